@@ -1,0 +1,33 @@
+"""Solver backends, one module per family, behind a registry.
+
+>>> sorted(BACKENDS)
+['pulp', 'scipy']
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from ..errors import AllocatorError
+from . import pulp_backend, scipy_highs
+from .base import RawResult, SolveOptions, Termination
+
+BACKENDS: dict[str, ModuleType] = {"scipy": scipy_highs, "pulp": pulp_backend}
+
+
+def get_backend(name: str) -> ModuleType:
+    """The backend module called ``name``; a clear error lists the installed ones."""
+    if name not in BACKENDS:
+        raise AllocatorError(f"unknown backend {name!r}; installed: {', '.join(installed())}")
+    backend = BACKENDS[name]
+    if not backend.available():
+        raise AllocatorError(f"backend {name!r} is not available; installed: "
+                             f"{', '.join(installed())}")
+    return backend
+
+
+def installed() -> list[str]:
+    return [n for n, b in BACKENDS.items() if b.available()]
+
+
+__all__ = ["BACKENDS", "get_backend", "installed", "RawResult", "SolveOptions", "Termination"]

@@ -1,0 +1,136 @@
+"""PuLP: CBC (bundled) by default, and any solver PuLP can drive (HiGHS, GUROBI, CPLEX_CMD...)."""
+
+from __future__ import annotations
+
+import inspect
+import time
+
+import numpy as np
+
+from ..errors import AllocatorError
+from ..model import LinearModel
+from .base import RawResult, SolveOptions, Termination
+
+name = "pulp"
+
+ALIASES = {"CBC": "PULP_CBC_CMD", "COIN": "COIN_CMD", "HIGHS": ("HiGHS", "HiGHS_CMD"),
+           "GUROBI": ("GUROBI", "GUROBI_CMD"), "CPLEX": ("CPLEX_PY", "CPLEX_CMD"),
+           "GLPK": "GLPK_CMD", "SCIP": ("SCIP_PY", "SCIP_CMD"), "XPRESS": ("XPRESS_PY", "XPRESS"),
+           "COPT": ("COPT", "COPT_CMD")}
+
+
+def available() -> bool:
+    try:
+        import pulp  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def solvers() -> list[str]:
+    """Names of the PuLP solvers installed here."""
+    import pulp
+    return list(pulp.listSolvers(onlyAvailable=True))
+
+
+def resolve(solver: str | None) -> str:
+    """Map a user's solver name (``CBC``, ``highs``, ``GUROBI_CMD``) to an installed PuLP name."""
+    import pulp
+    installed = solvers()
+    known = pulp.listSolvers()
+    if solver is None:
+        return "PULP_CBC_CMD"
+    candidates = ALIASES.get(solver.upper(), solver)
+    candidates = (candidates,) if isinstance(candidates, str) else candidates
+    by_fold = {k.upper(): k for k in known}
+    candidates = [by_fold.get(c.upper(), c) for c in candidates]
+    for c in candidates:
+        if c in installed:
+            return c
+    listing = ", ".join(installed) or "none"
+    if any(c in known for c in candidates):
+        raise AllocatorError(f"PuLP solver {solver!r} is not installed here; available: {listing}")
+    raise AllocatorError(f"unknown PuLP solver {solver!r}; available here: {listing}; "
+                         f"PuLP also knows: {', '.join(k for k in known if k not in installed)}")
+
+
+def _make_solver(pulp_name: str, options: SolveOptions):
+    import pulp
+    cls = getattr(pulp, pulp_name)
+    params = inspect.signature(cls.__init__).parameters
+    kwargs = {"msg": options.verbose}
+    if options.time_limit is not None and "timeLimit" in params:
+        kwargs["timeLimit"] = options.time_limit
+    if "gapRel" in params:
+        kwargs["gapRel"] = options.mip_gap
+    if options.threads is not None and "threads" in params:
+        kwargs["threads"] = options.threads
+    return cls(**kwargs)
+
+
+def _build(model: LinearModel):
+    """A PuLP problem from the sparse matrix, one expression per row."""
+    import pulp
+    prob = pulp.LpProblem("allocator", pulp.LpMinimize)
+    xs = []
+    for j in range(model.n_cols):
+        lo, hi = model.col_lo[j], model.col_hi[j]
+        xs.append(pulp.LpVariable(f"x{j}", lowBound=lo if np.isfinite(lo) else None,
+                                  upBound=hi if np.isfinite(hi) else None,
+                                  cat=pulp.LpInteger if model.integrality[j] else pulp.LpContinuous))
+    nz = np.flatnonzero(model.c)
+    prob += pulp.LpAffineExpression([(xs[j], float(model.c[j])) for j in nz],
+                                    constant=float(model.c0))
+    A = model.A.tocsr()
+    for r in range(model.n_rows):
+        cols = A.indices[A.indptr[r]:A.indptr[r + 1]]
+        vals = A.data[A.indptr[r]:A.indptr[r + 1]]
+        expr = pulp.LpAffineExpression([(xs[j], float(v)) for j, v in zip(cols, vals)])
+        lo, hi = model.row_lo[r], model.row_hi[r]
+        if lo == hi:
+            prob += pulp.LpConstraint(expr, pulp.LpConstraintEQ, f"r{r}", float(lo))
+            continue
+        if np.isfinite(lo):
+            prob += pulp.LpConstraint(expr, pulp.LpConstraintGE, f"r{r}_lo", float(lo))
+        if np.isfinite(hi):
+            prob += pulp.LpConstraint(expr, pulp.LpConstraintLE, f"r{r}_hi", float(hi))
+    return prob, xs
+
+
+def solve(model: LinearModel, options: SolveOptions, solver: str | None = None) -> RawResult:
+    import pulp
+    pulp_name = resolve(solver)
+    prob, xs = _build(model)
+    engine = _make_solver(pulp_name, options)
+    start = time.perf_counter()
+    try:
+        prob.solve(engine)
+    except pulp.PulpSolverError as exc:
+        return RawResult(Termination.ERROR, None, None, None, time.perf_counter() - start,
+                         pulp_name, str(exc))
+    seconds = time.perf_counter() - start
+    sol = prob.sol_status
+    if sol == pulp.LpSolutionOptimal:
+        term = Termination.OPTIMAL
+    elif sol == pulp.LpSolutionIntegerFeasible:
+        term = Termination.FEASIBLE
+    elif sol == pulp.LpSolutionInfeasible or prob.status == pulp.LpStatusInfeasible:
+        term = Termination.INFEASIBLE
+    elif sol == pulp.LpSolutionUnbounded or prob.status == pulp.LpStatusUnbounded:
+        term = Termination.UNBOUNDED
+    elif prob.status == pulp.LpStatusNotSolved:
+        term = Termination.NO_SOLUTION
+    else:
+        term = Termination.ERROR
+    x = None
+    if term in (Termination.OPTIMAL, Termination.FEASIBLE):
+        x = np.array([v.varValue if v.varValue is not None else 0.0 for v in xs])
+        if model.is_mip:
+            x = np.where(model.integrality, np.round(x), x)
+    objective = model.objective_value(x) if x is not None else None
+    # PuLP reports no dual bound; an optimal status certifies the requested relative gap.
+    bound = None
+    if term is Termination.OPTIMAL:
+        bound = objective if not model.is_mip else objective - options.mip_gap * abs(objective)
+    return RawResult(term, x, objective, bound, seconds, pulp_name,
+                     pulp.LpStatus.get(prob.status, ""))

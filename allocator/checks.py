@@ -1,0 +1,110 @@
+"""Checks that need the whole problem: what an objective requires, and infeasibility that can
+be pinned on one culprit (a task that fits no device, a deadline or horizon too short)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import ProblemError
+from .problem import ASSIGNMENT_OBJECTIVES, OBJECTIVES, Problem
+from .units import format_quantity as fq
+
+
+class InfeasibleError(ProblemError):
+    """The input is well-formed but admits no plan; the message names the culprit."""
+
+
+_NEEDS_COMPUTE = ASSIGNMENT_OBJECTIVES + ("utilization",)
+
+
+def check_objective_inputs(problem: Problem, objective: str) -> None:
+    """Raise :class:`ProblemError` if ``objective`` lacks an input it needs."""
+    if objective not in OBJECTIVES:
+        raise ProblemError(f"unknown objective {objective!r}; choose one of {', '.join(OBJECTIVES)}")
+    for i, t in enumerate(problem.tasks):
+        if objective in _NEEDS_COMPUTE:
+            for key in ("compute", "memory"):
+                if getattr(t, key) is None:
+                    raise ProblemError(f"task {t.name!r} has no {key!r}; the {objective} "
+                                       f"objective needs it", f"tasks[{i}]")
+        if objective == "weighted_shortfall" and not t.demand:
+            raise ProblemError(f"task {t.name!r} has no 'demand'; the weighted_shortfall "
+                               f"objective needs device-time per kind, e.g. demand: {{gpu: 10h}}",
+                               f"tasks[{i}]")
+    if objective in ("weighted_shortfall", "utilization") and problem.horizon is None:
+        raise ProblemError(f"the {objective} objective needs a 'horizon' to know the capacity "
+                           f"of the fleet", "horizon")
+    if objective == "cost":
+        for j, p in enumerate(problem.pools):
+            if p.cost_per_hour is None and problem.eligible[:, j].any():
+                raise ProblemError(f"pool {p.name!r} has no 'cost_per_hour'; the cost "
+                                   f"objective needs it", f"pools[{j}]")
+
+
+def _fit_error(problem: Problem, i: int) -> str:
+    t = problem.tasks[i]
+    considered = [j for j, p in enumerate(problem.pools)
+                  if (t.allowed_kinds is None or p.kind in t.allowed_kinds)
+                  and (t.allowed_pools is None or p.name in t.allowed_pools)]
+    if not considered:
+        return (f"task {t.name!r} allows kinds {list(t.allowed_kinds or ['any'])} and pools "
+                f"{list(t.allowed_pools or ['any'])}, but no pool matches both")
+    fast = [j for j in considered if problem.rate[i, j] > 0]
+    if not fast:
+        return (f"task {t.name!r} may not run on any pool it allows "
+                f"({', '.join(problem.pools[j].name for j in considered)}): "
+                f"the throughput overrides forbid them all")
+    best = max(fast, key=lambda j: problem.pools[j].memory)
+    return (f"task {t.name!r} needs {fq(t.memory, 'bytes')} of memory, but the largest device "
+            f"it may use has {fq(problem.pools[best].memory, 'bytes')} "
+            f"(pool {problem.pools[best].name!r})")
+
+
+def infeasibility(problem: Problem, objective: str) -> str | None:
+    """A reason naming the culprit if the problem is plainly infeasible, else ``None``.
+
+    These are necessary conditions only; the solver decides the rest.
+    """
+    if objective == "weighted_shortfall":
+        return None                       # going short is allowed
+    fits = problem.eligible.any(axis=1)
+    if not fits.all():
+        return _fit_error(problem, int(np.flatnonzero(~fits)[0]))
+    fastest = problem.ptime.min(axis=1)
+    if objective == "utilization":
+        compute_cap = problem.horizon * sum(p.count * p.throughput for p in problem.pools)
+        memory_cap = sum(p.count * p.memory for p in problem.pools)
+        share = np.maximum([t.compute / compute_cap for t in problem.tasks],
+                           [t.memory / memory_cap for t in problem.tasks])
+        if share.sum() > 1 + 1e-9:
+            worst = int(np.argmax(share))
+            return (f"the tasks need {share.sum():.1%} of the fleet over the horizon of "
+                    f"{fq(problem.horizon, 'time')} (largest: task {problem.tasks[worst].name!r} "
+                    f"with {share[worst]:.1%}); lengthen the horizon or add devices")
+        return None
+    if objective != "load_balance":
+        for i, t in enumerate(problem.tasks):
+            j = int(np.argmin(problem.ptime[i]))
+            if t.deadline is not None and fastest[i] > t.deadline * (1 + 1e-9):
+                return (f"task {t.name!r} has deadline {fq(t.deadline, 'time')} but needs at "
+                        f"least {fq(fastest[i], 'time')} on its fastest pool "
+                        f"{problem.pools[j].name!r}")
+            if problem.horizon is not None and fastest[i] > problem.horizon * (1 + 1e-9):
+                return (f"task {t.name!r} needs at least {fq(fastest[i], 'time')} on its fastest "
+                        f"pool {problem.pools[j].name!r}, longer than the horizon of "
+                        f"{fq(problem.horizon, 'time')}")
+    if problem.horizon is not None:
+        capacity = problem.horizon * len(problem.devices)
+        if fastest.sum() > capacity * (1 + 1e-9):
+            return (f"the tasks need at least {fastest.sum() / 3600:.4g} device-hours even on "
+                    f"their fastest pools, but {len(problem.devices)} devices over the horizon "
+                    f"of {fq(problem.horizon, 'time')} offer {capacity / 3600:.4g}")
+    return None
+
+
+def check_problem(problem: Problem, objective: str) -> None:
+    """Raise :class:`ProblemError` (or :class:`InfeasibleError`) for bad input."""
+    check_objective_inputs(problem, objective)
+    reason = infeasibility(problem, objective)
+    if reason is not None:
+        raise InfeasibleError(reason)

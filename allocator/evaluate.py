@@ -1,0 +1,133 @@
+"""Metrics of a plan, recomputed from its assignment (or amounts) and the problem alone.
+
+Nothing here uses a formulation or a model: processing times are recomputed from each task's
+compute and the pool's (or the override's) throughput, one task at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .plan import Plan
+from .problem import Problem
+
+KIND_CAPACITY_NOTE = "capacity of a kind = horizon x number of devices of that kind"
+
+
+def processing_time(problem: Problem, task_name: str, device: str) -> float:
+    """Seconds task ``task_name`` takes on ``device``: compute / throughput."""
+    task = problem.tasks[problem.task_index[task_name]]
+    pool = problem.pools[problem.pool_index[device.rsplit("[", 1)[0]]]
+    rate = problem.throughput.get(task_name, {}).get(pool.name, pool.throughput)
+    if rate is None or task.compute is None:
+        return float("inf")
+    return task.compute / rate
+
+
+def device_loads(problem: Problem, plan: Plan) -> dict[str, float]:
+    """Busy seconds per device, from the assignment (or the fractions of a split plan)."""
+    loads = {d: 0.0 for d in problem.devices}
+    if plan.fractions:
+        for task, shares in plan.fractions.items():
+            for device, f in shares.items():
+                loads[device] += f * processing_time(problem, task, device)
+    else:
+        for task, device in plan.assignment.items():
+            loads[device] += processing_time(problem, task, device)
+    return loads
+
+
+@dataclass(frozen=True)
+class Metrics:
+    makespan: float | None = None                  # seconds
+    cost: float | None = None                      # sum of cost_per_hour x busy hours
+    loads: dict[str, float] = field(default_factory=dict)
+    utilization: dict[str, float] = field(default_factory=dict)   # busy / makespan
+    mean_utilization: float | None = None
+    min_utilization: float | None = None
+    load_imbalance: float | None = None            # max load / mean load - 1
+    inverse_load_sum: float | None = None          # sum over usable devices of 1 / load (hours)
+    memory_headroom: dict[str, float] = field(default_factory=dict)  # device memory - task memory
+    min_memory_headroom: float | None = None
+    shortfall: float | None = None                 # device-seconds not served
+    weighted_shortfall: float | None = None
+    utilization_ratio: float | None = None         # seed utilization: sum t / sum x
+
+    def objective(self, name: str, measure: str = "max_load") -> float | None:
+        """The value of objective ``name`` for this plan."""
+        if name == "load_balance":
+            return self.makespan if measure == "max_load" else self.inverse_load_sum
+        return {"makespan": self.makespan, "cost": self.cost,
+                "weighted_shortfall": self.weighted_shortfall,
+                "utilization": self.utilization_ratio}[name]
+
+
+def usable_devices(problem: Problem) -> list[str]:
+    """Devices on which at least one task may run."""
+    ok = problem.eligible.any(axis=0)
+    return [d for d, p in zip(problem.devices, problem.device_pool) if ok[p]]
+
+
+def evaluate(problem: Problem, plan: Plan) -> Metrics:
+    if plan.amounts:
+        return _evaluate_amounts(problem, plan)
+    if not (plan.assignment or plan.fractions):
+        return Metrics()
+    loads = device_loads(problem, plan)
+    values = np.array(list(loads.values()))
+    makespan = float(values.max())
+    cost = 0.0
+    for device, load in loads.items():
+        pool = problem.pools[problem.pool_index[device.rsplit("[", 1)[0]]]
+        if load > 0:
+            cost += (pool.cost_per_hour or 0.0) * load / 3600.0
+    util = {d: (v / makespan if makespan > 0 else 0.0) for d, v in loads.items()}
+    mean = float(values.mean())
+    usable = usable_devices(problem)
+    inv = (float(sum(3600.0 / loads[d] if loads[d] > 0 else np.inf for d in usable))
+           if usable else None)
+    headroom = {}
+    placed = plan.assignment if not plan.fractions else {
+        t: max(s, key=s.get) for t, s in plan.fractions.items() if s}
+    for task, device in placed.items():
+        pool = problem.pools[problem.pool_index[device.rsplit("[", 1)[0]]]
+        mem = problem.tasks[problem.task_index[task]].memory or 0.0
+        headroom[task] = pool.memory - mem
+    return Metrics(
+        makespan=makespan, cost=cost, loads=loads, utilization=util,
+        mean_utilization=float(np.mean(list(util.values()))),
+        min_utilization=float(min(util.values())),
+        load_imbalance=(float(values.max() / mean - 1.0) if mean > 0 else 0.0),
+        inverse_load_sum=inv, memory_headroom=headroom,
+        min_memory_headroom=min(headroom.values()) if headroom else None,
+    )
+
+
+def kind_capacity(problem: Problem, kind: str) -> float:
+    """Device-seconds of ``kind`` over the horizon."""
+    return (problem.horizon or 0.0) * sum(p.count for p in problem.pools if p.kind == kind)
+
+
+def fleet_capacity(problem: Problem) -> tuple[float, float]:
+    """(FLOP the whole fleet can perform over the horizon, bytes of memory in the fleet)."""
+    compute = (problem.horizon or 0.0) * sum(p.count * p.throughput for p in problem.pools)
+    memory = sum(p.count * p.memory for p in problem.pools)
+    return compute, memory
+
+
+def _evaluate_amounts(problem: Problem, plan: Plan) -> Metrics:
+    if plan.objective_name == "utilization":
+        compute_cap, _ = fleet_capacity(problem)
+        need = sum(t.compute for t in problem.tasks) / compute_cap
+        share = sum(a.get("share", 0.0) for a in plan.amounts.values())
+        return Metrics(utilization_ratio=need / share if share > 0 else None)
+    short = weighted = 0.0
+    for t in problem.tasks:
+        got = plan.amounts.get(t.name, {})
+        for kind, want in t.demand.items():
+            gap = want - got.get(kind, 0.0)
+            short += gap
+            weighted += t.weight * gap
+    return Metrics(shortfall=short, weighted_shortfall=weighted)

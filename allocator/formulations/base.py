@@ -1,0 +1,114 @@
+"""Pieces shared by the formulations: the task x device assignment variables and the
+constraint groups that more than one objective uses. Everything is vectorised."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..model import LinearModel, RowBuilder
+from ..problem import Problem
+
+
+@dataclass(frozen=True)
+class Built:
+    """A formulation's output: the model and how to read its solution back.
+
+    ``decode(x)`` returns Plan fields (``assignment``, ``schedule``, ``amounts``, ...), and may
+    return ``objective`` and ``bound`` when the model's value is not the objective itself.
+    """
+
+    model: LinearModel
+    decode: Callable[[np.ndarray], dict[str, Any]]
+    sense: str = "min"                  # the objective's sense as the user sees it
+    scale: float = 1.0                  # user objective = scale * model objective
+
+
+@dataclass(frozen=True)
+class Pairs:
+    """The eligible (task, device) pairs: column j of x is task ``ti[j]`` on device ``di[j]``."""
+
+    ti: np.ndarray
+    di: np.ndarray
+    p: np.ndarray          # processing time of the pair, seconds
+    n_tasks: int
+    n_devices: int
+
+    @property
+    def n(self) -> int:
+        return self.ti.shape[0]
+
+    def by_task(self, values=None) -> sp.csr_array:
+        """Matrix with one row per task: ``values`` (default 1) at the task's pairs."""
+        v = np.ones(self.n) if values is None else values
+        return sp.csr_array((v, (self.ti, np.arange(self.n))), shape=(self.n_tasks, self.n))
+
+    def by_device(self, values=None) -> sp.csr_array:
+        """Matrix with one row per device: ``values`` (default the times) at its pairs."""
+        v = self.p if values is None else values
+        return sp.csr_array((v, (self.di, np.arange(self.n))), shape=(self.n_devices, self.n))
+
+
+def pairs(problem: Problem) -> Pairs:
+    elig = problem.eligible[:, problem.device_pool]          # task x device
+    ti, di = np.nonzero(elig)
+    p = problem.ptime[ti, problem.device_pool[di]]
+    return Pairs(ti, di, p, len(problem.tasks), len(problem.devices))
+
+
+def pad(block: sp.csr_array, n_extra: int, extra=None) -> sp.csr_array:
+    """Append ``n_extra`` columns (zeros, or the dense/sparse ``extra``) to a block."""
+    right = sp.csr_array((block.shape[0], n_extra)) if extra is None else sp.csr_array(extra)
+    return sp.csr_array(sp.hstack([block, right], format="csr"))
+
+
+def add_assignment_rows(rows: RowBuilder, problem: Problem, P: Pairs, n_extra: int) -> None:
+    # Each task is assigned to exactly one device (or split over devices, summing to 1).
+    rows.add(pad(P.by_task(), n_extra), 1.0, 1.0,
+             lambda: [f"assign[{t.name}]" for t in problem.tasks])
+
+
+def add_deadline_rows(rows: RowBuilder, problem: Problem, P: Pairs, n_extra: int) -> None:
+    """Jackson's condition: with every task released at 0, a device meets all deadlines (run in
+    earliest-deadline order) iff for each deadline D the work due by D fits in [0, D]."""
+    deadlines = np.array([t.deadline if t.deadline is not None else np.inf for t in problem.tasks])
+    due = deadlines[P.ti]
+    for D in np.unique(deadlines[np.isfinite(deadlines)]):
+        mask = due <= D
+        block = P.by_device(np.where(mask, P.p, 0.0))
+        block.eliminate_zeros()
+        keep = np.flatnonzero(np.diff(block.indptr) > 0)
+        # Work due by D on each device fits before D.
+        rows.add(pad(block[keep], n_extra), -np.inf, float(D),
+                 lambda D=D, keep=keep: [f"deadline[{problem.devices[d]},{D:g}s]" for d in keep])
+
+
+def add_symmetry_rows(rows: RowBuilder, problem: Problem, P: Pairs, n_extra: int) -> None:
+    """Devices of one pool are interchangeable: order their loads (valid for every objective
+    whose constraints treat devices of a pool alike), which removes equivalent solutions."""
+    load = P.by_device()
+    first = np.r_[0, np.cumsum([p.count for p in problem.pools])[:-1]]
+    pairs_ = [(d, d + 1) for f, p in zip(first, problem.pools) for d in range(f, f + p.count - 1)]
+    if not pairs_:
+        return
+    a = np.array(pairs_)
+    block = load[a[:, 0]] - load[a[:, 1]]
+    # Within a pool, device k carries at least as much load as device k+1.
+    rows.add(pad(sp.csr_array(block), n_extra), 0.0, np.inf,
+             lambda: [f"symmetry[{problem.devices[i]}>={problem.devices[j]}]" for i, j in pairs_])
+
+
+def decode_assignment(problem: Problem, P: Pairs, x: np.ndarray) -> dict[str, str]:
+    """Task -> device from a 0/1 solution (the largest entry of each task, to be robust)."""
+    xs = x[:P.n]
+    order = np.lexsort((-xs, P.ti))                 # per task, largest value first
+    first = order[np.r_[True, P.ti[order][1:] != P.ti[order][:-1]]]
+    return {problem.tasks[P.ti[j]].name: problem.devices[P.di[j]] for j in first}
+
+
+def pair_names(problem: Problem, P: Pairs) -> Callable[[], list[str]]:
+    return lambda: [f"x[{problem.tasks[i].name},{problem.devices[d]}]"
+                    for i, d in zip(P.ti, P.di)]

@@ -1,0 +1,330 @@
+"""YAML and dict input/output for problems.
+
+Only ``yaml.safe_load`` is used. Unknown keys are errors (with a did-you-mean), and every error
+names the field path (``tasks[3].memory``) and, for files, the line.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from .checks import check_problem
+from .errors import ProblemError
+from .problem import KINDS, Pool, Problem, Task
+from .schema import POOL_FIELDS, PROBLEM_FIELDS, TASK_FIELDS, Field
+from .units import parse_quantity
+
+__all__ = ["load", "loads", "from_dict", "to_dict", "dump"]
+
+
+# -- public entry points -------------------------------------------------------------------
+
+def load(source: str | Path | Mapping[str, Any] | Problem, *, check: bool = True) -> Problem:
+    """Load and validate a problem from a YAML file path or from a dict of the same schema.
+
+    Raises :class:`~allocator.errors.ProblemError` with one readable message naming the culprit.
+
+    >>> p = load({"name": "tiny", "pools": [{"name": "gpu", "kind": "gpu", "count": 1,
+    ...          "memory": "16GiB", "throughput": "10 TFLOP/s"}],
+    ...          "tasks": [{"name": "a", "compute": "1e15 FLOP", "memory": "1GiB"}]})
+    >>> p.ptime[0, 0]
+    100.0
+    """
+    if isinstance(source, Problem):
+        return source
+    if isinstance(source, Mapping):
+        return from_dict(source, check=check)
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ProblemError(f"no such file: {path}") from None
+        except (IsADirectoryError, UnicodeDecodeError, PermissionError) as exc:
+            raise ProblemError(f"cannot read {path}: {exc}") from None
+        return loads(text, source=str(path), check=check)
+    raise TypeError(f"load() takes a path, a dict or a Problem, not {type(source).__name__}")
+
+
+def loads(text: str, *, source: str | None = None, check: bool = True) -> Problem:
+    """Load and validate a problem from YAML text."""
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ProblemError(f"malformed YAML: {problem}", line=line, source=source) from None
+    try:
+        return from_dict(doc, check=check)
+    except ProblemError as err:
+        raise err.located(_line_of(text, err.path), source) from None
+
+
+def from_dict(doc: Any, *, check: bool = True) -> Problem:
+    """Validate a document (as returned by ``yaml.safe_load``) and build a :class:`Problem`."""
+    problem = _Reader().problem(doc)
+    if check:
+        check_problem(problem, problem.objective)
+    return problem
+
+
+def to_dict(problem: Problem) -> dict[str, Any]:
+    """The problem as a plain document in SI units; ``from_dict(to_dict(p)) == p``."""
+    doc: dict[str, Any] = {"name": problem.name}
+    if problem.description is not None:
+        doc["description"] = problem.description
+    doc["objective"] = problem.objective
+    if problem.horizon is not None:
+        doc["horizon"] = problem.horizon
+    if problem.measure != "max_load":
+        doc["measure"] = problem.measure
+    doc["pools"] = [_drop_none({"name": p.name, "kind": p.kind, "count": p.count,
+                                "memory": p.memory, "throughput": p.throughput,
+                                "cost_per_hour": p.cost_per_hour,
+                                "torch_device": p.torch_device}) for p in problem.pools]
+    tasks = []
+    for t in problem.tasks:
+        d = _drop_none({"name": t.name, "compute": t.compute, "memory": t.memory,
+                        "weight": t.weight, "priority": t.priority, "deadline": t.deadline,
+                        "allowed_kinds": list(t.allowed_kinds) if t.allowed_kinds else None,
+                        "allowed_pools": list(t.allowed_pools) if t.allowed_pools else None})
+        if t.demand:
+            d["demand"] = dict(t.demand)
+        tasks.append(d)
+    doc["tasks"] = tasks
+    if problem.throughput:
+        doc["throughput"] = {t: dict(row) for t, row in problem.throughput.items()}
+    return doc
+
+
+def dump(problem: Problem, path: str | Path) -> None:
+    """Write the problem as YAML (SI units)."""
+    Path(path).write_text(yaml.safe_dump(to_dict(problem), sort_keys=False), encoding="utf-8")
+
+
+def _drop_none(d: dict) -> dict:
+    return {k: v for k, v in d.items() if v is not None}
+
+
+# -- line numbers --------------------------------------------------------------------------
+
+def _line_of(text: str, path: str | None) -> int | None:
+    """1-based line of the node at ``path`` (``tasks[2].memory``), or of its nearest parent."""
+    if not path:
+        return None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return None
+    lines: dict[str, int] = {}
+
+    def walk(n: yaml.Node, prefix: str) -> None:
+        lines.setdefault(prefix, n.start_mark.line + 1)
+        if isinstance(n, yaml.MappingNode):
+            for key, value in n.value:
+                sub = f"{prefix}.{key.value}" if prefix else str(key.value)
+                lines[sub] = key.start_mark.line + 1
+                walk(value, sub)
+        elif isinstance(n, yaml.SequenceNode):
+            for k, item in enumerate(n.value):
+                walk(item, f"{prefix}[{k}]")
+
+    if node is not None:
+        walk(node, "")
+    while path:
+        if path in lines:
+            return lines[path]
+        cut = max(path.rfind("."), path.rfind("["))
+        path = path[:cut] if cut > 0 else ""
+    return None
+
+
+# -- validation ----------------------------------------------------------------------------
+
+def _did_you_mean(word: str, options) -> str:
+    close = difflib.get_close_matches(str(word), list(options), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+class _Reader:
+    """Walks a document, checks each field against the schema and builds the domain objects."""
+
+    def mapping(self, value: Any, path: str, what: str) -> Mapping:
+        if not isinstance(value, Mapping):
+            raise ProblemError(f"{what} must be a mapping of keys to values, "
+                               f"got {type(value).__name__}", path or None)
+        return value
+
+    def keys(self, doc: Mapping, fields: dict[str, Field], path: str, what: str) -> None:
+        for key in doc:
+            if key not in fields:
+                sub = f"{path}.{key}" if path else str(key)
+                raise ProblemError(f"unknown key {key!r} in {what}{_did_you_mean(key, fields)} "
+                                   f"(allowed: {', '.join(fields)})", sub)
+        for key, f in fields.items():
+            if f.required and doc.get(key) is None:
+                raise ProblemError(f"missing required key {key!r} in {what}", path or None)
+
+    def field(self, doc: Mapping, key: str, f: Field, path: str, default=None, *,
+              allow_zero: bool = False):
+        value = doc.get(key)
+        sub = f"{path}.{key}" if path else key
+        if value is None:
+            return default
+        if f.type == "str":
+            if not isinstance(value, str) or not value.strip():
+                raise ProblemError(f"must be a non-empty string, got {value!r}", sub)
+            return value
+        if f.type == "int":
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ProblemError(f"must be a whole number, got {value!r}", sub)
+            return value
+        if f.type == "number":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or not math.isfinite(value):
+                raise ProblemError(f"must be a finite number, got {value!r}", sub)
+            if value < 0 or (value == 0 and not allow_zero):
+                raise ProblemError(f"must be {'non-negative' if allow_zero else 'positive'}, "
+                                   f"got {value!r}", sub)
+            return float(value)
+        if f.type == "quantity":
+            return parse_quantity(value, f.dimension, sub, allow_zero=allow_zero)
+        if f.type == "enum":
+            if value not in f.choices:
+                raise ProblemError(f"{value!r} is not one of {', '.join(f.choices)}"
+                                   f"{_did_you_mean(value, f.choices)}", sub)
+            return value
+        if f.type in ("enum_list", "str_list"):
+            if isinstance(value, str):
+                value = [value]
+            if not isinstance(value, list) or not value:
+                raise ProblemError(f"must be a non-empty list, got {value!r}", sub)
+            for k, item in enumerate(value):
+                if not isinstance(item, str):
+                    raise ProblemError(f"must be a string, got {item!r}", f"{sub}[{k}]")
+                if f.type == "enum_list" and item not in f.choices:
+                    raise ProblemError(f"{item!r} is not one of {', '.join(f.choices)}"
+                                       f"{_did_you_mean(item, f.choices)}", f"{sub}[{k}]")
+            if len(set(value)) != len(value):
+                raise ProblemError(f"lists {value!r} with repeats", sub)
+            return tuple(value)
+        raise AssertionError(f.type)
+
+    def named_list(self, value: Any, path: str, what: str) -> list[Mapping]:
+        if not isinstance(value, list) or not value:
+            raise ProblemError(f"must be a non-empty list of {what}s", path)
+        items, seen = [], {}
+        for k, item in enumerate(value):
+            sub = f"{path}[{k}]"
+            item = self.mapping(item, sub, f"{what} {k}")
+            name = item.get("name")
+            if isinstance(name, str) and name in seen:
+                raise ProblemError(f"duplicate {what} name {name!r} (first at {path}[{seen[name]}])",
+                                   f"{sub}.name")
+            if isinstance(name, str):
+                seen[name] = k
+            items.append(item)
+        return items
+
+    def problem(self, doc: Any) -> Problem:
+        if doc is None:
+            raise ProblemError("the problem is empty; it needs at least name, pools and tasks")
+        doc = self.mapping(doc, "", "the problem")
+        self.keys(doc, PROBLEM_FIELDS, "", "the problem")
+        F = PROBLEM_FIELDS
+        name = self.field(doc, "name", F["name"], "")
+        pools = tuple(self.pool(item, f"pools[{k}]")
+                      for k, item in enumerate(self.named_list(doc["pools"], "pools", "pool")))
+        pool_names = [p.name for p in pools]
+        tasks = tuple(self.task(item, f"tasks[{k}]", pool_names)
+                      for k, item in enumerate(self.named_list(doc["tasks"], "tasks", "task")))
+        return Problem(
+            name=name,
+            description=self.field(doc, "description", F["description"], ""),
+            objective=self.field(doc, "objective", F["objective"], "", default="makespan"),
+            horizon=self.field(doc, "horizon", F["horizon"], ""),
+            measure=self.field(doc, "measure", F["measure"], "", default="max_load"),
+            pools=pools,
+            tasks=tasks,
+            throughput=self.throughput(doc.get("throughput"), pool_names,
+                                       [t.name for t in tasks]),
+        )
+
+    def pool(self, doc: Mapping, path: str) -> Pool:
+        what = f"pool {doc.get('name', path)!r}"
+        self.keys(doc, POOL_FIELDS, path, what)
+        F = POOL_FIELDS
+        count = self.field(doc, "count", F["count"], path)
+        if count < 1:
+            raise ProblemError(f"{what} must have at least one device, got count {count}",
+                               f"{path}.count")
+        return Pool(
+            name=self.field(doc, "name", F["name"], path),
+            kind=self.field(doc, "kind", F["kind"], path),
+            count=count,
+            memory=self.field(doc, "memory", F["memory"], path),
+            throughput=self.field(doc, "throughput", F["throughput"], path),
+            cost_per_hour=self.field(doc, "cost_per_hour", F["cost_per_hour"], path,
+                                     allow_zero=True),
+            torch_device=self.field(doc, "torch_device", F["torch_device"], path),
+        )
+
+    def task(self, doc: Mapping, path: str, pool_names: list[str]) -> Task:
+        what = f"task {doc.get('name', path)!r}"
+        self.keys(doc, TASK_FIELDS, path, what)
+        F = TASK_FIELDS
+        allowed_pools = self.field(doc, "allowed_pools", F["allowed_pools"], path)
+        for k, pool in enumerate(allowed_pools or ()):
+            if pool not in pool_names:
+                raise ProblemError(f"{what} allows unknown pool {pool!r}"
+                                   f"{_did_you_mean(pool, pool_names)} "
+                                   f"(pools: {', '.join(pool_names)})",
+                                   f"{path}.allowed_pools[{k}]")
+        demand = {}
+        if doc.get("demand") is not None:
+            raw = self.mapping(doc["demand"], f"{path}.demand", f"the demand of {what}")
+            for kind, amount in raw.items():
+                if kind not in KINDS:
+                    raise ProblemError(f"unknown device kind {kind!r} in the demand of {what}"
+                                       f"{_did_you_mean(kind, KINDS)} (kinds: {', '.join(KINDS)})",
+                                       f"{path}.demand.{kind}")
+                demand[kind] = parse_quantity(amount, "time", f"{path}.demand.{kind}",
+                                              allow_zero=True)
+        return Task(
+            name=self.field(doc, "name", F["name"], path),
+            compute=self.field(doc, "compute", F["compute"], path),
+            memory=self.field(doc, "memory", F["memory"], path),
+            weight=self.field(doc, "weight", F["weight"], path, default=1.0),
+            priority=self.field(doc, "priority", F["priority"], path, default=0),
+            deadline=self.field(doc, "deadline", F["deadline"], path),
+            allowed_kinds=self.field(doc, "allowed_kinds", F["allowed_kinds"], path),
+            allowed_pools=allowed_pools,
+            demand=demand,
+        )
+
+    def throughput(self, doc: Any, pool_names: list[str], task_names: list[str]) -> dict:
+        if doc is None:
+            return {}
+        doc = self.mapping(doc, "throughput", "throughput")
+        out: dict[str, dict[str, float | None]] = {}
+        for task, row in doc.items():
+            path = f"throughput.{task}"
+            if task not in task_names:
+                raise ProblemError(f"throughput override for unknown task {task!r}"
+                                   f"{_did_you_mean(task, task_names)}", path)
+            row = self.mapping(row, path, f"the throughput overrides of task {task!r}")
+            out[task] = {}
+            for pool, value in row.items():
+                if pool not in pool_names:
+                    raise ProblemError(f"throughput override names unknown pool {pool!r}"
+                                       f"{_did_you_mean(pool, pool_names)} "
+                                       f"(pools: {', '.join(pool_names)})", f"{path}.{pool}")
+                out[task][pool] = (None if value is None else
+                                   parse_quantity(value, "flop_rate", f"{path}.{pool}"))
+        return out

@@ -1,0 +1,107 @@
+"""The canonical model every formulation builds and every backend solves.
+
+    minimise    c @ x + c0
+    subject to  row_lo <= A @ x <= row_hi
+                col_lo <= x <= col_hi
+                x[j] integer where integrality[j]
+
+Rows and columns carry names (``assign[llama-7b]``, ``load[h100[0]]``) so that a person can
+read a report about them. Names are built lazily by the formulation: a backend never needs them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+import numpy as np
+import scipy.sparse as sp
+
+
+@dataclass(frozen=True)
+class LinearModel:
+    c: np.ndarray
+    A: sp.csr_array
+    row_lo: np.ndarray
+    row_hi: np.ndarray
+    col_lo: np.ndarray
+    col_hi: np.ndarray
+    integrality: np.ndarray                  # bool per column
+    c0: float = 0.0
+    row_names: Callable[[], list[str]] | None = field(default=None, compare=False)
+    col_names: Callable[[], list[str]] | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        n = self.c.shape[0]
+        m = self.A.shape[0]
+        assert self.A.shape[1] == n, (self.A.shape, n)
+        for name, arr, size in (("row_lo", self.row_lo, m), ("row_hi", self.row_hi, m),
+                                ("col_lo", self.col_lo, n), ("col_hi", self.col_hi, n),
+                                ("integrality", self.integrality, n)):
+            assert arr.shape == (size,), (name, arr.shape, size)
+
+    @property
+    def n_cols(self) -> int:
+        return self.c.shape[0]
+
+    @property
+    def n_rows(self) -> int:
+        return self.A.shape[0]
+
+    @property
+    def is_mip(self) -> bool:
+        return bool(self.integrality.any())
+
+    def relaxed(self) -> "LinearModel":
+        """The LP relaxation: same model, no integrality."""
+        return replace(self, integrality=np.zeros_like(self.integrality))
+
+    def objective_value(self, x: np.ndarray) -> float:
+        return float(self.c @ x + self.c0)
+
+    def max_violation(self, x: np.ndarray) -> float:
+        """Largest violation of any row or column bound by ``x`` (0 when feasible)."""
+        ax = self.A @ x
+        return float(max(0.0, np.max(self.row_lo - ax, initial=0), np.max(ax - self.row_hi, initial=0),
+                         np.max(self.col_lo - x, initial=0), np.max(x - self.col_hi, initial=0)))
+
+
+class RowBuilder:
+    """Stacks constraint blocks given as sparse matrices, each with bounds and a name maker.
+
+    Formulations describe each constraint group once, vectorised, e.g.
+    ``rows.add(A_assign, lo=1, hi=1, names=lambda: [f"assign[{t}]" for t in tasks])``.
+    """
+
+    def __init__(self, n_cols: int):
+        self.n_cols = n_cols
+        self._blocks: list[sp.csr_array] = []
+        self._lo: list[np.ndarray] = []
+        self._hi: list[np.ndarray] = []
+        self._names: list[Callable[[], list[str]]] = []
+
+    def add(self, block, lo, hi, names: Callable[[], list[str]]) -> None:
+        block = sp.csr_array(block)
+        assert block.shape[1] == self.n_cols, (block.shape, self.n_cols)
+        m = block.shape[0]
+        if m == 0:
+            return
+        self._blocks.append(block)
+        self._lo.append(np.broadcast_to(np.asarray(lo, dtype=float), (m,)).copy())
+        self._hi.append(np.broadcast_to(np.asarray(hi, dtype=float), (m,)).copy())
+        self._names.append(names)
+
+    def build(self, c, col_lo, col_hi, integrality, c0: float = 0.0,
+              col_names: Callable[[], list[str]] | None = None) -> LinearModel:
+        if self._blocks:
+            A = sp.csr_array(sp.vstack(self._blocks, format="csr"))
+            lo, hi = np.concatenate(self._lo), np.concatenate(self._hi)
+        else:
+            A = sp.csr_array((0, self.n_cols))
+            lo = hi = np.zeros(0)
+        makers = list(self._names)
+        return LinearModel(
+            c=np.asarray(c, dtype=float), A=A, row_lo=lo, row_hi=hi,
+            col_lo=np.asarray(col_lo, dtype=float), col_hi=np.asarray(col_hi, dtype=float),
+            integrality=np.asarray(integrality, dtype=bool), c0=float(c0),
+            row_names=lambda: [n for make in makers for n in make()], col_names=col_names)

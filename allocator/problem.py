@@ -1,0 +1,130 @@
+"""Domain types: device pools, tasks and the problem that joins them.
+
+Everything here is immutable after construction and holds SI floats (bytes, FLOP, FLOP/s,
+seconds). Build problems with :func:`allocator.load` (YAML file or dict), which validates the
+input and parses the units; the constructors below trust their arguments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Mapping
+
+import numpy as np
+
+KINDS = ("cpu", "gpu", "tpu", "other")
+OBJECTIVES = ("makespan", "cost", "weighted_shortfall", "utilization", "load_balance")
+# Objectives that place every task on exactly one device (or split it, for load_balance);
+# the others allocate amounts of capacity and have no per-device schedule.
+ASSIGNMENT_OBJECTIVES = ("makespan", "cost", "load_balance")
+MEASURES = ("max_load", "inverse_sum")
+
+
+@dataclass(frozen=True)
+class Pool:
+    """A set of ``count`` identical devices. Device ``k`` of pool ``name`` is ``name[k]``."""
+
+    name: str
+    kind: str
+    count: int
+    memory: float          # bytes per device
+    throughput: float      # sustained FLOP/s per device
+    cost_per_hour: float | None = None
+    torch_device: str | None = None
+
+    def device_names(self) -> list[str]:
+        return [f"{self.name}[{k}]" for k in range(self.count)]
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of work. ``compute`` in FLOP, ``memory`` in peak bytes on one device."""
+
+    name: str
+    compute: float | None = None
+    memory: float | None = None
+    weight: float = 1.0
+    priority: int = 0
+    deadline: float | None = None                  # seconds from time 0
+    allowed_kinds: tuple[str, ...] | None = None
+    allowed_pools: tuple[str, ...] | None = None
+    demand: Mapping[str, float] = field(default_factory=dict)  # kind -> device-seconds
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A validated allocation problem.
+
+    ``throughput`` holds per-task, per-pool overrides of the pool's throughput
+    (``{task: {pool: FLOP/s or None}}``; ``None`` forbids the pair).
+    """
+
+    name: str
+    pools: tuple[Pool, ...]
+    tasks: tuple[Task, ...]
+    objective: str = "makespan"
+    horizon: float | None = None                   # seconds each device is available
+    throughput: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
+    description: str | None = None
+    measure: str = "max_load"                      # load_balance: max_load | inverse_sum
+
+    # -- names and indices -------------------------------------------------------------
+    @cached_property
+    def task_index(self) -> dict[str, int]:
+        return {t.name: i for i, t in enumerate(self.tasks)}
+
+    @cached_property
+    def pool_index(self) -> dict[str, int]:
+        return {p.name: j for j, p in enumerate(self.pools)}
+
+    @cached_property
+    def devices(self) -> tuple[str, ...]:
+        """All device names, pool by pool: ``('h100[0]', 'h100[1]', 'a100[0]', ...)``."""
+        return tuple(d for p in self.pools for d in p.device_names())
+
+    @cached_property
+    def device_pool(self) -> np.ndarray:
+        """Pool index of each device."""
+        return np.repeat(np.arange(len(self.pools)), [p.count for p in self.pools])
+
+    @cached_property
+    def device_index(self) -> dict[str, int]:
+        return {d: k for k, d in enumerate(self.devices)}
+
+    # -- speeds and eligibility (task x pool) -------------------------------------------
+    @cached_property
+    def rate(self) -> np.ndarray:
+        """Throughput (FLOP/s) of task i on one device of pool p; 0 where forbidden."""
+        r = np.tile(np.array([p.throughput for p in self.pools], dtype=float), (len(self.tasks), 1))
+        for task_name, row in self.throughput.items():
+            i = self.task_index[task_name]
+            for pool_name, value in row.items():
+                r[i, self.pool_index[pool_name]] = 0.0 if value is None else value
+        return r
+
+    @cached_property
+    def eligible(self) -> np.ndarray:
+        """``eligible[i, p]``: task i may run on a device of pool p (memory, kind, pool, speed)."""
+        mem = np.array([t.memory or 0.0 for t in self.tasks])[:, None]
+        cap = np.array([p.memory for p in self.pools])[None, :]
+        ok = (mem <= cap) & (self.rate > 0)
+        kinds = np.array([p.kind for p in self.pools])
+        names = np.array([p.name for p in self.pools])
+        for i, t in enumerate(self.tasks):
+            if t.allowed_kinds is not None:
+                ok[i] &= np.isin(kinds, t.allowed_kinds)
+            if t.allowed_pools is not None:
+                ok[i] &= np.isin(names, t.allowed_pools)
+        return ok
+
+    @cached_property
+    def ptime(self) -> np.ndarray:
+        """Processing time (s) of task i on one device of pool p; ``inf`` where ineligible."""
+        compute = np.array([t.compute if t.compute is not None else np.nan for t in self.tasks])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p = compute[:, None] / self.rate
+        return np.where(self.eligible, p, np.inf)
+
+    def with_objective(self, objective: str) -> "Problem":
+        return replace(self, objective=objective)
