@@ -1,0 +1,153 @@
+"""Command line: every command is a thin call into the library.
+
+Exit status: 0 success; 1 the problem is valid but no plan was found (the solver proved it
+infeasible, or a time limit passed first); 2 bad input or usage, with one readable message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from . import __version__
+from .checks import check_problem
+from .errors import AllocatorError, ProblemError
+from .io import load
+from .plan import Plan
+from .problem import MEASURES, OBJECTIVES
+from .report import render
+from .schema import json_schema
+from .solve import solve as solve_problem
+from .verify import verify as verify_plan
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Decide which device runs which ML task, and prove how good it is.")
+out = Console()
+err = Console(stderr=True)
+
+Objective = Enum("Objective", {o: o for o in OBJECTIVES}, type=str)
+Measure = Enum("Measure", {m: m for m in MEASURES}, type=str)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _load_checked(path: Path, objective: str | None):
+    problem = load(path, check=False)
+    check_problem(problem, objective or problem.objective)
+    return problem
+
+
+@app.command()
+def solve(
+    file: Path = typer.Argument(..., help="Problem YAML file."),
+    objective: Optional[Objective] = typer.Option(None, help="Override the file's objective."),
+    backend: str = typer.Option("scipy", help="scipy (HiGHS in SciPy) or pulp."),
+    solver: Optional[str] = typer.Option(None, help="PuLP solver: CBC (default), HiGHS, GUROBI..."),
+    time_limit: Optional[float] = typer.Option(None, "--time-limit", help="Seconds."),
+    gap: float = typer.Option(1e-6, "--gap", help="Relative MIP gap to stop at."),
+    measure: Optional[Measure] = typer.Option(None, help="load_balance: max_load or inverse_sum."),
+    out_file: Optional[Path] = typer.Option(None, "--out", help="Write the plan (.json or .yaml)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON instead."),
+) -> None:
+    """Solve a problem and print the plan with its objective, bound and gap."""
+    obj = objective.value if objective else None
+    problem = _load_checked(file, obj)
+    plan = solve_problem(problem, objective=obj, backend=backend, solver=solver,
+                         time_limit=time_limit, mip_gap=gap,
+                         measure=measure.value if measure else None)
+    if out_file is not None:
+        plan.save(out_file)
+    if as_json:
+        print(json.dumps(plan.to_dict(), indent=2))
+    else:
+        out.print(render(problem, plan))
+        if out_file is not None:
+            out.print(f"plan written to {out_file}")
+    if not plan.status.has_plan:
+        raise typer.Exit(1)
+
+
+@app.command()
+def validate(
+    file: Path = typer.Argument(..., help="Problem YAML file."),
+    objective: Optional[Objective] = typer.Option(None, help="Check for this objective."),
+) -> None:
+    """Check a problem file; print a one-line summary or the first problem found."""
+    obj = objective.value if objective else None
+    problem = _load_checked(file, obj)
+    out.print(f"ok: {problem.name}: {len(problem.tasks)} tasks, {len(problem.devices)} devices "
+              f"in {len(problem.pools)} pools, objective {obj or problem.objective}")
+
+
+@app.command()
+def verify(
+    file: Path = typer.Argument(..., help="Problem YAML file."),
+    plan_file: Path = typer.Argument(..., help="Plan written by `solve --out`."),
+) -> None:
+    """Recompute a saved plan against its problem; list every violation."""
+    problem = load(file, check=False)
+    try:
+        plan = Plan.load(plan_file)
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        _fail(f"cannot read plan {plan_file}: {exc}")
+    problems = verify_plan(problem, plan)
+    for p in problems:
+        err.print(f"violation: {p}", highlight=False)
+    if problems:
+        raise typer.Exit(1)
+    out.print(f"ok: the {plan.status} {plan.objective_name} plan is feasible and its numbers agree")
+
+
+@app.command()
+def schema() -> None:
+    """Print the problem format as JSON Schema."""
+    print(json.dumps(json_schema(), indent=2))
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    print(__version__)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the app, turning input errors into one line and exit status 2."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except typer.Exit as exc:
+        return exc.exit_code
+    except (ProblemError, AllocatorError) as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        return 2
+    except Exception as exc:            # click usage errors and the unexpected
+        import click
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            return exc.exit_code
+        if isinstance(exc, click.exceptions.Abort):
+            return 130
+        if os.environ.get("ALLOCATOR_DEBUG"):
+            raise
+        err.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc} "
+                  f"(run with ALLOCATOR_DEBUG=1 for the traceback, and please report it)",
+                  highlight=False)
+        return 3
+    return 0
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,112 @@
+"""Rich renderings of plans for the terminal. The library never prints; the CLI does."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from .evaluate import evaluate
+from .plan import Plan
+from .problem import Problem
+from .units import format_quantity as fq
+
+OBJECTIVE_UNIT = {"makespan": "time", "load_balance": "time"}
+
+
+def format_objective(plan: Plan, value: float | None) -> str:
+    if value is None:
+        return "-"
+    if plan.objective_name == "makespan" or (plan.objective_name == "load_balance"
+                                             and plan.measure == "max_load"):
+        return f"{fq(value, 'time')} ({value:.6g} s)"
+    if plan.objective_name == "weighted_shortfall":
+        return f"{value / 3600:.6g} weighted device-hours"
+    if plan.objective_name == "cost":
+        return f"{value:,.4f}"
+    if plan.objective_name == "load_balance":
+        return f"{value:.6g} (sum of 1/load-hours)"
+    return f"{value:.6g}"
+
+
+def summary(problem: Problem, plan: Plan) -> Table:
+    t = Table.grid(padding=(0, 2))
+    t.add_column(style="bold")
+    t.add_column()
+    t.add_row("problem", f"{problem.name}: {len(problem.tasks)} tasks, "
+                         f"{len(problem.devices)} devices in {len(problem.pools)} pools")
+    label = plan.objective_name + (f" ({plan.measure})" if plan.measure else "")
+    t.add_row("objective", label)
+    style = {"optimal": "green", "feasible": "yellow"}.get(plan.status.value, "red")
+    t.add_row("status", Text(plan.status.value, style=style))
+    if plan.reason:
+        t.add_row("reason", plan.reason)
+    if plan.status.has_plan:
+        t.add_row("value", format_objective(plan, plan.objective))
+        side = "lower" if plan.sense == "min" else "upper"
+        t.add_row(f"{side} bound", format_objective(plan, plan.bound))
+        if plan.lp_bound is not None:
+            t.add_row("LP relaxation", format_objective(plan, plan.lp_bound))
+        if plan.gap is not None:
+            t.add_row("gap", f"{plan.gap:.4%}")
+        m = evaluate(problem, plan)
+        if m.makespan is not None and plan.objective_name != "makespan":
+            t.add_row("makespan", fq(m.makespan, "time"))
+        if m.cost is not None and plan.objective_name != "cost" and any(
+                p.cost_per_hour is not None for p in problem.pools):
+            t.add_row("cost", f"{m.cost:,.4f}")
+        if m.mean_utilization is not None:
+            t.add_row("utilization", f"mean {m.mean_utilization:.1%}, min {m.min_utilization:.1%}, "
+                                     f"imbalance {m.load_imbalance:.1%}")
+    solver = f"{plan.backend}/{plan.solver}" if plan.solver else plan.backend
+    t.add_row("solver", f"{solver}: built in {plan.build_seconds:.3f}s, "
+                        f"solved in {plan.solve_seconds:.3f}s")
+    return t
+
+
+def plan_table(problem: Problem, plan: Plan) -> Table | None:
+    if not plan.status.has_plan:
+        return None
+    if plan.amounts and plan.objective_name == "utilization":
+        t = Table(title="allocated shares")
+        for col in ("task", "compute need", "memory need", "share", "compute given", "memory given"):
+            t.add_column(col, justify="left" if col == "task" else "right")
+        for task in problem.tasks:
+            a = plan.amounts[task.name]
+            t.add_row(task.name, f"{task.compute:.6g}", f"{task.memory:.6g}", f"{a['share']:.4%}",
+                      f"{a['compute']:.6g}", f"{a['memory']:.6g}")
+        return t
+    if plan.amounts:
+        t = Table(title="allocated device-hours")
+        for col in ("task", "weight", "kind", "demand", "allocated", "short"):
+            t.add_column(col, justify="left" if col in ("task", "kind") else "right")
+        for task in problem.tasks:
+            for kind, want in task.demand.items():
+                got = plan.amounts.get(task.name, {}).get(kind, 0.0)
+                t.add_row(task.name, f"{task.weight:g}", kind, f"{want / 3600:.6g}",
+                          f"{got / 3600:.6g}", f"{(want - got) / 3600:.6g}")
+        return t
+    split = bool(plan.fractions)
+    t = Table(title="plan")
+    for col in ("device", "task", "start", "end") + (("share",) if split else ()) + \
+            ("memory headroom",):
+        t.add_column(col, justify="left" if col in ("device", "task") else "right")
+    for device, slots in plan.device_schedule().items():
+        pool = problem.pools[problem.pool_index[device.rsplit("[", 1)[0]]]
+        for k, s in enumerate(slots):
+            task = problem.tasks[problem.task_index[s.task]]
+            cells = [device if k == 0 else "", s.task,
+                     fq(s.start, "time") if s.start else "0", fq(s.end, "time")]
+            if split:
+                cells.append(f"{s.fraction:.1%}")
+            cells.append(fq(pool.memory - (task.memory or 0.0), "bytes"))
+            t.add_row(*cells)
+    return t
+
+
+def render(problem: Problem, plan: Plan) -> Group:
+    parts = [summary(problem, plan)]
+    table = plan_table(problem, plan)
+    if table is not None:
+        parts.insert(0, table)
+    return Group(*parts)
