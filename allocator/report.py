@@ -19,7 +19,8 @@ def format_objective(plan: Plan, value: float | None) -> str:
         return "-"
     if plan.objective_name == "makespan" or (plan.objective_name == "load_balance"
                                              and plan.measure == "max_load"):
-        return f"{fq(value, 'time')} ({value:.6g} s)"
+        text = fq(value, "time")
+        return text if text.endswith(" s") else f"{text} ({value:.6g} s)"
     if plan.objective_name == "weighted_shortfall":
         return f"{value / 3600:.6g} weighted device-hours"
     if plan.objective_name == "cost":
