@@ -55,6 +55,8 @@ def resolve(solver: str | None) -> str:
 
 
 def _make_solver(pulp_name: str, options: SolveOptions):
+    import warnings
+
     import pulp
     cls = getattr(pulp, pulp_name)
     params = inspect.signature(cls.__init__).parameters
@@ -65,19 +67,26 @@ def _make_solver(pulp_name: str, options: SolveOptions):
         kwargs["gapRel"] = options.mip_gap
     if options.threads is not None and "threads" in params:
         kwargs["threads"] = options.threads
-    return cls(**kwargs)
+    with warnings.catch_warnings():
+        # PuLP 3.3 announces that PULP_CBC_CMD (its bundled CBC) goes away in PuLP 4; the
+        # project pins pulp<4, where it is the CBC that every installation has.
+        warnings.filterwarnings("ignore", message="PULP_CBC_CMD is deprecated",
+                                category=DeprecationWarning)
+        return cls(**kwargs)
 
 
 def _build(model: LinearModel):
     """A PuLP problem from the sparse matrix, one expression per row."""
     import pulp
     prob = pulp.LpProblem("allocator", pulp.LpMinimize)
+    # PuLP 3.3 deprecates LpVariable(...) in favour of prob.add_variable(...); older ones lack it.
+    new_var = getattr(prob, "add_variable", None) or pulp.LpVariable
     xs = []
     for j in range(model.n_cols):
         lo, hi = model.col_lo[j], model.col_hi[j]
-        xs.append(pulp.LpVariable(f"x{j}", lowBound=lo if np.isfinite(lo) else None,
-                                  upBound=hi if np.isfinite(hi) else None,
-                                  cat=pulp.LpInteger if model.integrality[j] else pulp.LpContinuous))
+        xs.append(new_var(f"x{j}", lowBound=float(lo) if np.isfinite(lo) else None,
+                          upBound=float(hi) if np.isfinite(hi) else None,
+                          cat=pulp.LpInteger if model.integrality[j] else pulp.LpContinuous))
     nz = np.flatnonzero(model.c)
     prob += pulp.LpAffineExpression([(xs[j], float(model.c[j])) for j in nz],
                                     constant=float(model.c0))
