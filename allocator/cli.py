@@ -123,7 +123,7 @@ def version() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turning input errors into one line and exit status 2."""
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
     except typer.Exit as exc:
         return exc.exit_code
     except (ProblemError, AllocatorError) as exc:
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"(run with ALLOCATOR_DEBUG=1 for the traceback, and please report it)",
                   highlight=False)
         return 3
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 def entry() -> None:
