@@ -32,7 +32,7 @@ def load(source: str | Path | Mapping[str, Any] | Problem, *, check: bool = True
     >>> p = load({"name": "tiny", "pools": [{"name": "gpu", "kind": "gpu", "count": 1,
     ...          "memory": "16GiB", "throughput": "10 TFLOP/s"}],
     ...          "tasks": [{"name": "a", "compute": "1e15 FLOP", "memory": "1GiB"}]})
-    >>> p.ptime[0, 0]
+    >>> float(p.ptime[0, 0])
     100.0
     """
     if isinstance(source, Problem):

@@ -1,0 +1,45 @@
+"""Every `$ allocator ...` line in the README and docs runs and succeeds.
+
+The Python examples in docs/*.md run as doctests (pytest's --doctest-glob, see pyproject).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+
+import pytest
+
+from allocator.cli import main
+
+from .conftest import ROOT
+
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def _commands():
+    for page in PAGES:
+        for block in re.findall(r"```console\n(.*?)```", page.read_text(), flags=re.S):
+            for line in block.splitlines():
+                if line.startswith("$ allocator "):
+                    yield pytest.param(line[2:], id=f"{page.name}: {line[2:]}")
+
+
+@pytest.mark.parametrize("command", list(_commands()))
+def test_documented_command_runs(command, tmp_path, monkeypatch, capsys):
+    shutil.copytree(ROOT / "problems", tmp_path / "problems")
+    monkeypatch.chdir(tmp_path)
+    args = shlex.split(command)[1:]
+    if args[0] == "verify":                          # needs the plan the guide saved first
+        assert main(["solve", args[1], "--out", args[2]]) == 0
+    assert main(args) == 0, capsys.readouterr()
+
+
+def test_readme_setup_commands_are_the_ones_ci_runs():
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    test_command = 'pip install -e ".[test]" && pytest'
+    main_command = 'pip install -e ".[all]" && allocator solve problems/cluster-mixed.yaml'
+    assert test_command in readme and test_command in ci
+    assert main_command in readme and main_command in ci
