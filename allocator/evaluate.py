@@ -13,8 +13,6 @@ import numpy as np
 from .plan import Plan
 from .problem import Problem
 
-KIND_CAPACITY_NOTE = "capacity of a kind = horizon x number of devices of that kind"
-
 
 def processing_time(problem: Problem, task_name: str, device: str) -> float:
     """Seconds task ``task_name`` takes on ``device``: compute / throughput."""

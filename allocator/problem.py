@@ -7,7 +7,7 @@ input and parses the units; the constructors below trust their arguments.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Mapping
 
@@ -125,6 +125,3 @@ class Problem:
         with np.errstate(divide="ignore", invalid="ignore"):
             p = compute[:, None] / self.rate
         return np.where(self.eligible, p, np.inf)
-
-    def with_objective(self, objective: str) -> "Problem":
-        return replace(self, objective=objective)

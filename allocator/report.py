@@ -11,8 +11,6 @@ from .plan import Plan
 from .problem import Problem
 from .units import format_quantity as fq
 
-OBJECTIVE_UNIT = {"makespan": "time", "load_balance": "time"}
-
 
 def format_objective(plan: Plan, value: float | None) -> str:
     if value is None:

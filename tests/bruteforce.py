@@ -10,8 +10,6 @@ import itertools
 import math
 import random
 
-import allocator
-
 
 def _time(problem, task, pool) -> float | None:
     """Seconds for ``task`` on one device of ``pool``, or None when the pair is not allowed."""
@@ -80,14 +78,6 @@ def random_problem(seed: int, max_tasks: int = 7, max_devices: int = 3) -> dict:
         doc["horizon"] = rng.randint(50, 250) * 100.0
     if rng.random() < 0.3:            # Gavel-style unrelated speeds for one task
         t = rng.choice(tasks)["name"]
-        doc["throughput"] = {t: {pools[0]["name"]: rng.choice([0.5, 4, None]) and 4e12}}
+        doc["throughput"] = {t: {pools[0]["name"]: rng.choice([0.5e12, 4e12, None])}}
     return doc
 
-
-def load_or_none(doc):
-    """The problem, or None when the loader rejects it (e.g. a task that fits nowhere)."""
-    try:
-        return allocator.load(doc, check=False), allocator.checks.infeasibility(
-            allocator.load(doc, check=False), "makespan")
-    except allocator.ProblemError:
-        return None, None

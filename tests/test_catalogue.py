@@ -113,3 +113,24 @@ def test_random_small_problems_match_brute_force(seed, objective, engine):
     assert plan.status == "optimal"
     assert plan.objective == pytest.approx(best, rel=1e-6)
     assert plan.bound <= best * (1 + 1e-6)
+
+
+def _hard_problem(seed: int = 1) -> dict:
+    """80 tasks with unrelated speeds on 12 devices: HiGHS and CBC need far more than 1 s."""
+    import random
+    rng = random.Random(seed)
+    pools = [{"name": f"p{j}", "kind": "gpu", "count": 2, "memory": "80GiB",
+              "throughput": rng.randint(1, 9) * 1e12} for j in range(6)]
+    tasks = [{"name": f"t{i}", "compute": rng.randint(50, 150) * 1e15, "memory": "1GiB"}
+             for i in range(80)]
+    speeds = {t["name"]: {p["name"]: rng.randint(1, 9) * 1e12 for p in pools} for t in tasks}
+    return {"name": "hard", "pools": pools, "tasks": tasks, "throughput": speeds}
+
+
+def test_time_limit_returns_the_incumbent_with_its_gap(engine):
+    problem = allocator.load(_hard_problem())
+    plan = solved(problem, time_limit=1, **engine)
+    assert plan.status in ("feasible", "optimal")
+    assert plan.bound <= plan.objective
+    if plan.status == "feasible":
+        assert plan.gap > 0
