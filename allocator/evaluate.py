@@ -17,7 +17,7 @@ from .problem import Problem
 def processing_time(problem: Problem, task_name: str, device: str) -> float:
     """Seconds task ``task_name`` takes on ``device``: compute / throughput."""
     task = problem.tasks[problem.task_index[task_name]]
-    pool = problem.pools[problem.pool_index[device.rsplit("[", 1)[0]]]
+    pool = problem.pool_of(device)
     rate = problem.throughput.get(task_name, {}).get(pool.name, pool.throughput)
     if rate is None or task.compute is None:
         return float("inf")
@@ -78,7 +78,7 @@ def evaluate(problem: Problem, plan: Plan) -> Metrics:
     makespan = float(values.max())
     cost = 0.0
     for device, load in loads.items():
-        pool = problem.pools[problem.pool_index[device.rsplit("[", 1)[0]]]
+        pool = problem.pool_of(device)
         if load > 0:
             cost += (pool.cost_per_hour or 0.0) * load / 3600.0
     util = {d: (v / makespan if makespan > 0 else 0.0) for d, v in loads.items()}
@@ -90,7 +90,7 @@ def evaluate(problem: Problem, plan: Plan) -> Metrics:
     placed = plan.assignment if not plan.fractions else {
         t: max(s, key=s.get) for t, s in plan.fractions.items() if s}
     for task, device in placed.items():
-        pool = problem.pools[problem.pool_index[device.rsplit("[", 1)[0]]]
+        pool = problem.pool_of(device)
         mem = problem.tasks[problem.task_index[task]].memory or 0.0
         headroom[task] = pool.memory - mem
     return Metrics(

@@ -92,6 +92,10 @@ class Problem:
     def device_index(self) -> dict[str, int]:
         return {d: k for k, d in enumerate(self.devices)}
 
+    def pool_of(self, device: str) -> Pool:
+        """The pool of a device: ``pool_of('h100[3]')`` is the pool named ``h100``."""
+        return self.pools[self.device_pool[self.device_index[device]]]
+
     # -- speeds and eligibility (task x pool) -------------------------------------------
     @cached_property
     def rate(self) -> np.ndarray:

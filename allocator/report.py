@@ -91,7 +91,7 @@ def plan_table(problem: Problem, plan: Plan) -> Table | None:
             ("memory headroom",):
         t.add_column(col, justify="left" if col in ("device", "task") else "right")
     for device, slots in plan.device_schedule().items():
-        pool = problem.pools[problem.pool_index[device.rsplit("[", 1)[0]]]
+        pool = problem.pool_of(device)
         for k, s in enumerate(slots):
             task = problem.tasks[problem.task_index[s.task]]
             cells = [device if k == 0 else "", s.task,

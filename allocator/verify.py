@@ -57,7 +57,7 @@ def _check_one(problem: Problem, task: str, device: str) -> str | None:
     if device not in problem.device_index:
         return f"task {task!r} is on unknown device {device!r}"
     t = problem.tasks[problem.task_index[task]]
-    pool = problem.pools[problem.pool_index[device.rsplit("[", 1)[0]]]
+    pool = problem.pool_of(device)
     if (t.memory or 0.0) > pool.memory:
         return (f"task {task!r} needs {t.memory:.6g} bytes but {device} has {pool.memory:.6g}")
     if t.allowed_kinds is not None and pool.kind not in t.allowed_kinds:
