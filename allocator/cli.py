@@ -56,6 +56,10 @@ def solve(
     time_limit: Optional[float] = typer.Option(None, "--time-limit", help="Seconds."),
     gap: float = typer.Option(1e-6, "--gap", help="Relative MIP gap to stop at."),
     measure: Optional[Measure] = typer.Option(None, help="load_balance: max_load or inverse_sum."),
+    method: str = typer.Option("optimal", help="optimal (the model) or a heuristic: fcfs, sjf, "
+                               "priority, round_robin, least_loaded, weighted_round_robin, "
+                               "first_fit_decreasing, lpt, earliest_finish, local_search."),
+    seed: int = typer.Option(0, help="Seed for heuristics that use randomness."),
     out_file: Optional[Path] = typer.Option(None, "--out", help="Write the plan (.json or .yaml)."),
     as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON instead."),
 ) -> None:
@@ -64,7 +68,7 @@ def solve(
     problem = _load_checked(file, obj)
     plan = solve_problem(problem, objective=obj, backend=backend, solver=solver,
                          time_limit=time_limit, mip_gap=gap,
-                         measure=measure.value if measure else None)
+                         measure=measure.value if measure else None, method=method, seed=seed)
     if out_file is not None:
         plan.save(out_file)
     if as_json:

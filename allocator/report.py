@@ -42,8 +42,9 @@ def summary(problem: Problem, plan: Plan) -> Table:
         t.add_row("reason", plan.reason)
     if plan.status.has_plan:
         t.add_row("value", format_objective(plan, plan.objective))
-        side = "lower" if plan.sense == "min" else "upper"
-        t.add_row(f"{side} bound", format_objective(plan, plan.bound))
+        if plan.bound is not None:
+            side = "lower" if plan.sense == "min" else "upper"
+            t.add_row(f"{side} bound", format_objective(plan, plan.bound))
         if plan.lp_bound is not None:
             t.add_row("LP relaxation", format_objective(plan, plan.lp_bound))
         if plan.gap is not None:
@@ -57,9 +58,12 @@ def summary(problem: Problem, plan: Plan) -> Table:
         if m.mean_utilization is not None:
             t.add_row("utilization", f"mean {m.mean_utilization:.1%}, min {m.min_utilization:.1%}, "
                                      f"imbalance {m.load_imbalance:.1%}")
-    solver = f"{plan.backend}/{plan.solver}" if plan.solver else plan.backend
-    t.add_row("solver", f"{solver}: built in {plan.build_seconds:.3f}s, "
-                        f"solved in {plan.solve_seconds:.3f}s")
+    if plan.method != "optimal":
+        t.add_row("method", f"heuristic {plan.method}: {plan.solve_seconds:.3f}s")
+    else:
+        solver = f"{plan.backend}/{plan.solver}" if plan.solver else plan.backend
+        t.add_row("solver", f"{solver}: built in {plan.build_seconds:.3f}s, "
+                            f"solved in {plan.solve_seconds:.3f}s")
     return t
 
 

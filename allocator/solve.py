@@ -6,6 +6,7 @@ import logging
 import time
 from typing import Any, Mapping
 
+from . import heuristics
 from .backends import SolveOptions, Termination, get_backend
 from .checks import check_objective_inputs, infeasibility
 from .errors import AllocatorError
@@ -29,7 +30,8 @@ STATUS_OF = {
 def solve(problem: Problem | str | Mapping[str, Any], *, objective: str | None = None,
           backend: str = "scipy", solver: str | None = None, time_limit: float | None = None,
           mip_gap: float = 1e-6, threads: int | None = None, measure: str | None = None,
-          lp_bound: bool = True, verbose: bool = False) -> Plan:
+          lp_bound: bool = True, verbose: bool = False, method: str = "optimal",
+          seed: int | None = 0) -> Plan:
     """Find an optimal plan.
 
     Parameters
@@ -51,6 +53,12 @@ def solve(problem: Problem | str | Mapping[str, Any], *, objective: str | None =
         For ``load_balance``: ``max_load`` or ``inverse_sum``; default: the problem's.
     lp_bound : bool
         Also solve the LP relaxation of integer models and report it as ``plan.lp_bound``.
+    method : str
+        ``optimal`` (the model, default) or a heuristic from
+        :data:`allocator.heuristics.HEURISTICS` (``fcfs``, ``lpt``, ``local_search``, ...),
+        for the makespan and cost objectives; heuristic plans have status ``feasible``.
+    seed : int, optional
+        For heuristics that use randomness (``local_search``).
 
     Returns
     -------
@@ -77,6 +85,12 @@ def solve(problem: Problem | str | Mapping[str, Any], *, objective: str | None =
         measure = measure or problem.measure
     else:
         measure = None
+    if method != "optimal":
+        reason = infeasibility(problem, objective)
+        if reason is not None:
+            return Plan(problem=problem.name, objective_name=objective, method=method,
+                        status=Status.INFEASIBLE, reason=reason)
+        return heuristics.run(problem, method, objective, seed)
     engine = get_backend(backend)
     options = SolveOptions(time_limit=time_limit, mip_gap=mip_gap, threads=threads,
                            verbose=verbose)

@@ -1,0 +1,88 @@
+"""Heuristic baselines: plain functions ``Problem -> Plan`` behind a registry.
+
+The greedy ones are an ordering (which task next) times a placement (where it goes), in the
+manner of networkx's greedy colouring strategies. Reach them with
+``allocator.solve(problem, method=NAME)``; ``HEURISTICS`` lists the names.
+
+>>> sorted(HEURISTICS)[:4]
+['earliest_finish', 'fcfs', 'first_fit_decreasing', 'least_loaded']
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from ..errors import AllocatorError
+from ..evaluate import evaluate
+from ..plan import Plan, Status, sequence
+from ..problem import Problem
+from . import greedy as g
+from .local_search import improve
+
+GREEDY: dict[str, tuple[g.Ordering, g.Placement]] = {
+    "fcfs": (g.order_fcfs, g.place_earliest_available),
+    "sjf": (g.order_sjf, g.place_earliest_available),
+    "priority": (g.order_priority, g.place_earliest_available),
+    "round_robin": (g.order_fcfs, g.place_round_robin),
+    "least_loaded": (g.order_fcfs, g.place_least_loaded),
+    "weighted_round_robin": (g.order_fcfs, g.place_weighted_round_robin),
+    "first_fit_decreasing": (g.order_memory_decreasing, g.place_first_fit),
+    "lpt": (g.order_lpt, g.place_earliest_finish),
+}
+
+
+def _greedy(name: str) -> Callable[..., tuple[dict, str | None]]:
+    ordering, placement = GREEDY[name]
+
+    def run(problem: Problem, objective: str, seed: int | None = None):
+        return g.greedy(problem, ordering, placement)
+    run.__name__ = name
+    return run
+
+
+def _earliest_finish(problem: Problem, objective: str, seed: int | None = None):
+    return g.min_min(problem)
+
+
+def _local_search(problem: Problem, objective: str, seed: int | None = 0):
+    start = None
+    for name in list(GREEDY) + ["earliest_finish"]:
+        assignment, reason = HEURISTICS[name](problem, objective)
+        if reason is None:
+            value = _value(problem, assignment, objective)
+            if start is None or value < start[0]:
+                start = (value, assignment)
+    if start is None:
+        return {}, "no greedy heuristic found a feasible start for local search"
+    return improve(problem, start[1], objective, seed=seed), None
+
+
+HEURISTICS: dict[str, Callable] = {name: _greedy(name) for name in GREEDY}
+HEURISTICS["earliest_finish"] = _earliest_finish
+HEURISTICS["local_search"] = _local_search
+
+
+def _value(problem: Problem, assignment: dict[str, str], objective: str) -> float:
+    plan = Plan(problem=problem.name, objective_name=objective, status=Status.FEASIBLE,
+                assignment=assignment)
+    return evaluate(problem, plan).objective(objective)
+
+
+def run(problem: Problem, method: str, objective: str, seed: int | None = 0) -> Plan:
+    """Run heuristic ``method`` and return its plan under ``objective`` (makespan or cost)."""
+    if method not in HEURISTICS:
+        raise AllocatorError(f"unknown method {method!r}; choose 'optimal' or one of "
+                             f"{', '.join(sorted(HEURISTICS))}")
+    if objective not in ("makespan", "cost"):
+        raise AllocatorError(f"heuristics plan the makespan and cost objectives, not {objective!r}")
+    start = time.perf_counter()
+    assignment, reason = HEURISTICS[method](problem, objective, seed)
+    seconds = time.perf_counter() - start
+    common = dict(problem=problem.name, objective_name=objective, method=method,
+                  solve_seconds=seconds)
+    if reason is not None:
+        return Plan(status=Status.INFEASIBLE, reason=f"{method}: {reason}", **common)
+    return Plan(status=Status.FEASIBLE, assignment=assignment,
+                schedule=sequence(problem, assignment),
+                objective=_value(problem, assignment, objective), **common)

@@ -1,0 +1,200 @@
+"""Greedy list scheduling: an ordering of the tasks, then a placement rule for each.
+
+Orderings decide which task is placed next; placements decide where it goes. Every placement
+respects memory eligibility, allowed kinds and pools, the horizon and deadlines (a device is a
+candidate only if, with the task added, its earliest-deadline-first schedule still meets every
+deadline and ends within the horizon). A task with no candidate makes the plan infeasible,
+naming that task.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from ..problem import Problem
+
+# -- orderings: Problem -> task indices in placement order -----------------------------------
+
+
+def order_fcfs(problem: Problem) -> list[int]:
+    """First come, first served: the order of the file."""
+    return list(range(len(problem.tasks)))
+
+
+def order_sjf(problem: Problem) -> list[int]:
+    """Shortest job first: by compute, ascending; ties in file order."""
+    return sorted(range(len(problem.tasks)), key=lambda i: (problem.tasks[i].compute, i))
+
+
+def order_priority(problem: Problem) -> list[int]:
+    """Highest priority first, then highest weight; ties in file order."""
+    return sorted(range(len(problem.tasks)),
+                  key=lambda i: (-problem.tasks[i].priority, -problem.tasks[i].weight, i))
+
+
+def order_lpt(problem: Problem) -> list[int]:
+    """Longest processing time first (the task's fastest time anywhere); ties in file order."""
+    fastest = problem.ptime.min(axis=1)
+    return sorted(range(len(problem.tasks)), key=lambda i: (-fastest[i], i))
+
+
+def order_memory_decreasing(problem: Problem) -> list[int]:
+    """Largest memory first; ties in file order."""
+    return sorted(range(len(problem.tasks)), key=lambda i: (-problem.tasks[i].memory, i))
+
+
+# -- the state a placement sees --------------------------------------------------------------
+
+
+@dataclass
+class State:
+    """Devices' loads and queues while a greedy plan is built."""
+
+    problem: Problem
+    load: np.ndarray = field(init=False)                    # busy seconds per device
+    count: np.ndarray = field(init=False)                   # tasks per device
+    queue: list[list[int]] = field(init=False)
+    cursor: int = 0                                         # round-robin position
+    credit: np.ndarray = field(init=False)                  # smooth weighted round-robin
+
+    def __post_init__(self) -> None:
+        m = len(self.problem.devices)
+        self.load = np.zeros(m)
+        self.count = np.zeros(m, dtype=int)
+        self.queue = [[] for _ in range(m)]
+        self.credit = np.zeros(m)
+
+    def time(self, i: int, d: int) -> float:
+        return float(self.problem.ptime[i, self.problem.device_pool[d]])
+
+    def fits(self, i: int, d: int) -> bool:
+        """Task i may join device d: eligible, within the horizon, all deadlines still met."""
+        p = self.time(i, d)
+        if not np.isfinite(p):
+            return False
+        horizon = self.problem.horizon
+        if horizon is not None and self.load[d] + p > horizon * (1 + 1e-9):
+            return False
+        tasks = self.problem.tasks
+        due = [(tasks[j].deadline if tasks[j].deadline is not None else np.inf, self.time(j, d))
+               for j in self.queue[d] + [i]]
+        if all(np.isinf(x) for x, _ in due):
+            return True
+        t = 0.0
+        for deadline, dur in sorted(due):
+            t += dur
+            if t > deadline * (1 + 1e-9):
+                return False
+        return True
+
+    def candidates(self, i: int) -> list[int]:
+        return [d for d in range(len(self.problem.devices)) if self.fits(i, d)]
+
+    def place(self, i: int, d: int) -> None:
+        self.load[d] += self.time(i, d)
+        self.count[d] += 1
+        self.queue[d].append(i)
+
+
+# -- placements: (state, task, candidate devices) -> device ---------------------------------
+
+
+def place_earliest_available(state: State, i: int, cands: list[int]) -> int:
+    """The candidate that becomes free first (lowest load); ties to the lowest index."""
+    return min(cands, key=lambda d: (state.load[d], d))
+
+
+def place_earliest_finish(state: State, i: int, cands: list[int]) -> int:
+    """The candidate on which the task would finish first (load + its time there)."""
+    return min(cands, key=lambda d: (state.load[d] + state.time(i, d), d))
+
+
+def place_round_robin(state: State, i: int, cands: list[int]) -> int:
+    """The next candidate at or after the round-robin cursor, which then moves past it."""
+    m = len(state.problem.devices)
+    allowed = set(cands)
+    for step in range(m):
+        d = (state.cursor + step) % m
+        if d in allowed:
+            state.cursor = (d + 1) % m
+            return d
+    raise AssertionError("no candidate")
+
+
+def place_least_loaded(state: State, i: int, cands: list[int]) -> int:
+    """Least connections: the candidate holding the fewest tasks; ties to the lowest index."""
+    return min(cands, key=lambda d: (state.count[d], d))
+
+
+def place_weighted_round_robin(state: State, i: int, cands: list[int]) -> int:
+    """Smooth weighted round-robin (weights = device throughput): every candidate gains its
+    weight in credit, the richest wins and pays back the candidates' total weight."""
+    weight = np.array([state.problem.pools[p].throughput for p in state.problem.device_pool])
+    c = np.array(cands)
+    state.credit[c] += weight[c]
+    d = int(c[np.argmax(state.credit[c])])
+    state.credit[d] -= weight[c].sum()
+    return d
+
+
+def place_first_fit(state: State, i: int, cands: list[int]) -> int:
+    """The first candidate in device order whose load stays within a capacity: the horizon,
+    or without one the simple lower bound on the makespan, max(longest task at its fastest,
+    total fastest work / devices). When none stays within it, the earliest finish."""
+    problem = state.problem
+    if problem.horizon is not None:
+        capacity = problem.horizon
+    else:
+        fastest = problem.ptime.min(axis=1)
+        capacity = max(fastest.max(), fastest.sum() / len(problem.devices))
+    for d in cands:
+        if state.load[d] + state.time(i, d) <= capacity * (1 + 1e-9):
+            return d
+    return place_earliest_finish(state, i, cands)
+
+
+Ordering = Callable[[Problem], list[int]]
+Placement = Callable[[State, int, list[int]], int]
+
+
+def greedy(problem: Problem, ordering: Ordering, placement: Placement
+           ) -> tuple[dict[str, str], str | None]:
+    """Place tasks in ``ordering`` by ``placement``; return (assignment, reason or None)."""
+    state = State(problem)
+    assignment: dict[str, str] = {}
+    for i in ordering(problem):
+        cands = state.candidates(i)
+        task = problem.tasks[i]
+        if not cands:
+            return assignment, (f"task {task.name!r} fits no device once the tasks before it "
+                                f"are placed (horizon or deadlines)")
+        d = placement(state, i, cands)
+        state.place(i, d)
+        assignment[task.name] = problem.devices[d]
+    return assignment, None
+
+
+def min_min(problem: Problem) -> tuple[dict[str, str], str | None]:
+    """Min-min: repeatedly place the (task, device) pair that completes earliest."""
+    state = State(problem)
+    left = set(range(len(problem.tasks)))
+    assignment: dict[str, str] = {}
+    while left:
+        best = None
+        for i in sorted(left):
+            for d in state.candidates(i):
+                key = (state.load[d] + state.time(i, d), i, d)
+                if best is None or key < best:
+                    best = key
+        if best is None:
+            name = problem.tasks[min(left)].name
+            return assignment, (f"task {name!r} fits no device once the tasks before it are "
+                                f"placed (horizon or deadlines)")
+        _, i, d = best
+        state.place(i, d)
+        assignment[problem.tasks[i].name] = problem.devices[d]
+        left.remove(i)
+    return assignment, None
