@@ -8,6 +8,7 @@
 """
 
 from .checks import InfeasibleError
+from .comparison import Comparison, compare
 from .errors import AllocatorError, ProblemError
 from .evaluate import Metrics, evaluate
 from .io import dump, from_dict, load, loads, to_dict
@@ -18,6 +19,6 @@ from .verify import verify
 
 __version__ = "0.1.0"
 
-__all__ = ["AllocatorError", "InfeasibleError", "Metrics", "Plan", "Pool", "Problem",
+__all__ = ["AllocatorError", "Comparison", "compare", "InfeasibleError", "Metrics", "Plan", "Pool", "Problem",
            "ProblemError", "Slot", "Status", "Task", "dump", "evaluate", "from_dict", "load",
            "loads", "solve", "to_dict", "verify", "__version__"]

@@ -29,7 +29,8 @@ from .verify import verify as verify_plan
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Decide which device runs which ML task, and prove how good it is.")
-out = Console()
+# Tables are wide: when output goes to a file or pipe, do not squeeze them into 80 columns.
+out = Console() if sys.stdout.isatty() else Console(width=120)
 err = Console(stderr=True)
 
 Objective = Enum("Objective", {o: o for o in OBJECTIVES}, type=str)
@@ -79,6 +80,34 @@ def solve(
             out.print(f"plan written to {out_file}")
     if not plan.status.has_plan:
         raise typer.Exit(1)
+
+
+@app.command()
+def compare(
+    file: Path = typer.Argument(..., help="Problem YAML file."),
+    methods: Optional[str] = typer.Option(None, help="Comma-separated heuristics (default all)."),
+    objective: Optional[Objective] = typer.Option(None, help="makespan or cost."),
+    time_limit: float = typer.Option(60.0, "--time-limit", help="Seconds for the model."),
+    seed: int = typer.Option(0, help="Seed for heuristics that use randomness."),
+    json_file: Optional[Path] = typer.Option(None, "--json", help="Write the table as JSON."),
+) -> None:
+    """Compare the optimal plan, its LP bound and the heuristics on one problem."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from .comparison import compare as run_compare
+    from .report import comparison_table
+    obj = objective.value if objective else None
+    problem = _load_checked(file, obj)
+    names = [m.strip() for m in methods.split(",") if m.strip()] if methods else None
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=err, transient=True) as bar:
+        job = bar.add_task("solving", total=None)
+        result = run_compare(problem, names, objective=obj, time_limit=time_limit, seed=seed,
+                             progress=lambda m: bar.update(job, description=f"running {m}"))
+    out.print(comparison_table(problem, result))
+    if json_file is not None:
+        result.save(json_file)
+        out.print(f"comparison written to {json_file}")
 
 
 @app.command()

@@ -113,3 +113,34 @@ def render(problem: Problem, plan: Plan) -> Group:
     if table is not None:
         parts.insert(0, table)
     return Group(*parts)
+
+
+def comparison_table(problem: Problem, comparison) -> Table:
+    """Rows: methods; columns: status, objective, ratios, the other metric, utilization, time."""
+    is_makespan = comparison.objective_name == "makespan"
+    t = Table(title=f"{problem.name}: {comparison.objective_name}, optimal vs heuristics")
+    other = "cost" if is_makespan else "makespan"
+    for col in ("method", "status", comparison.objective_name, "× optimum", "× bound", other,
+                "mean util", "min util", "imbalance", "seconds"):
+        t.add_column(col, justify="left" if col in ("method", "status") else "right",
+                     no_wrap=col == "method")
+
+    def pct(v):
+        return "-" if v is None else f"{v:.1%}"
+
+    def x(v):
+        return "-" if v is None else f"{v:.3f}"
+
+    def time_(v):
+        return "-" if v is None else fq(v, "time")
+
+    def money(v):
+        return "-" if v is None else (f"{v:,.2f}" if abs(v) >= 100 else f"{v:.4g}")
+
+    for r in comparison.rows:
+        value, second = (time_(r.objective), money(r.cost)) if is_makespan else \
+            (money(r.objective), time_(r.makespan))
+        t.add_row(r.method, r.status, value, x(r.ratio_to_optimum), x(r.ratio_to_bound), second,
+                  pct(r.mean_utilization), pct(r.min_utilization), pct(r.load_imbalance),
+                  f"{r.seconds:.3f}")
+    return t
