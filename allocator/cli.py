@@ -63,6 +63,7 @@ def solve(
     seed: int = typer.Option(0, help="Seed for heuristics that use randomness."),
     out_file: Optional[Path] = typer.Option(None, "--out", help="Write the plan (.json or .yaml)."),
     as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON instead."),
+    gantt: Optional[Path] = typer.Option(None, "--gantt", help="Draw the plan's Gantt chart."),
 ) -> None:
     """Solve a problem and print the plan with its objective, bound and gap."""
     obj = objective.value if objective else None
@@ -72,12 +73,18 @@ def solve(
                          measure=measure.value if measure else None, method=method, seed=seed)
     if out_file is not None:
         plan.save(out_file)
+    if gantt is not None and plan.schedule:
+        from .plot import gantt as draw
+        draw(problem, plan, gantt)
     if as_json:
         print(json.dumps(plan.to_dict(), indent=2))
     else:
         out.print(render(problem, plan))
         if out_file is not None:
             out.print(f"plan written to {out_file}")
+        if gantt is not None:
+            out.print(f"Gantt chart written to {gantt}" if plan.schedule else
+                      "no Gantt chart: this plan has no schedule")
     if not plan.status.has_plan:
         raise typer.Exit(1)
 
@@ -90,6 +97,8 @@ def compare(
     time_limit: float = typer.Option(60.0, "--time-limit", help="Seconds for the model."),
     seed: int = typer.Option(0, help="Seed for heuristics that use randomness."),
     json_file: Optional[Path] = typer.Option(None, "--json", help="Write the table as JSON."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Draw Gantt charts of the optimal, "
+                                        "best and worst plans and a bar chart of the ratios."),
 ) -> None:
     """Compare the optimal plan, its LP bound and the heuristics on one problem."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -108,6 +117,10 @@ def compare(
     if json_file is not None:
         result.save(json_file)
         out.print(f"comparison written to {json_file}")
+    if plot is not None:
+        from .plot import comparison_figure
+        comparison_figure(problem, result, plot)
+        out.print(f"figure written to {plot}")
 
 
 @app.command()

@@ -66,3 +66,16 @@ def test_cli_compare_table_and_json(tmp_path, capsys):
     data = json.loads(target.read_text())
     assert data["optimum"] == 5.0
     assert {r["method"] for r in data["rows"]} == {"lp_bound", "optimal", *HEURISTICS}
+
+
+def test_plots_are_written(tmp_path, capsys):
+    from PIL import Image          # matplotlib depends on pillow
+    figure, chart = tmp_path / "c.png", tmp_path / "g.png"
+    assert main(["compare", str(PROBLEMS / "cluster-mixed.yaml"), "--plot", str(figure)]) == 0
+    assert main(["solve", str(PROBLEMS / "cluster-mixed.yaml"), "--gantt", str(chart)]) == 0
+    for path in (figure, chart):
+        with Image.open(path) as image:
+            width, height = image.size
+            assert width >= 1000 and height >= 600
+            # Not a blank canvas: the bars put many colours on it.
+            assert len(image.convert("RGB").getcolors(maxcolors=1 << 20)) > 50
