@@ -113,23 +113,25 @@ def solve(problem: Problem | str | Mapping[str, Any], *, objective: str | None =
     solve_seconds = raw.seconds
     common.update(solver=raw.solver, build_seconds=build_seconds, sense=built.sense)
     status = STATUS_OF[raw.termination]
+
+    def user(v):                                    # model units -> the user's objective
+        return None if v is None else float(v * built.scale)
+
+    lp = None
+    if lp_bound and built.model.is_mip and status in (Status.OPTIMAL, Status.FEASIBLE,
+                                                      Status.NO_SOLUTION):
+        relaxed = engine.solve(built.model.relaxed(), options, solver)
+        solve_seconds += relaxed.seconds
+        if relaxed.termination is Termination.OPTIMAL:
+            lp = user(relaxed.objective)
     if not status.has_plan:
         why = {Status.INFEASIBLE: _infeasible_reason(problem, objective),
                Status.NO_SOLUTION: f"the time limit of {time_limit}s passed before "
                                    f"{raw.solver} found any plan",
                Status.UNBOUNDED: "the model is unbounded (a bug: please report it)",
                Status.ERROR: f"{raw.solver} failed: {raw.message}"}[status]
-        return Plan(status=status, reason=why, solve_seconds=solve_seconds, **common)
-
-    def user(v):                                    # model units -> the user's objective
-        return None if v is None else float(v * built.scale)
-
-    lp = None
-    if lp_bound and built.model.is_mip:
-        relaxed = engine.solve(built.model.relaxed(), options, solver)
-        solve_seconds += relaxed.seconds
-        if relaxed.termination is Termination.OPTIMAL:
-            lp = user(relaxed.objective)
+        return Plan(status=status, reason=why, solve_seconds=solve_seconds, bound=lp,
+                    lp_bound=lp, **common)
     fields = built.decode(raw.x)
     value = fields.pop("objective", user(raw.objective))
     bound = user(raw.bound)
