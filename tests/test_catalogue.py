@@ -134,3 +134,13 @@ def test_time_limit_returns_the_incumbent_with_its_gap(engine):
     assert plan.bound <= plan.objective
     if plan.status == "feasible":
         assert plan.gap > 0
+
+
+def test_no_incumbent_still_reports_the_lp_bound():
+    problem = allocator.load(_hard_problem())
+    plan = solved(problem, time_limit=0.05)
+    heuristic = solved(problem, method="lpt")
+    assert plan.status in ("no_solution", "feasible", "optimal")
+    if plan.status == "no_solution":
+        assert "time limit" in plan.reason
+    assert plan.bound is not None and plan.bound <= heuristic.objective
