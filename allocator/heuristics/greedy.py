@@ -178,7 +178,41 @@ def greedy(problem: Problem, ordering: Ordering, placement: Placement
 
 
 def min_min(problem: Problem) -> tuple[dict[str, str], str | None]:
-    """Min-min: repeatedly place the (task, device) pair that completes earliest."""
+    """Min-min: repeatedly place the (task, device) pair that completes earliest.
+
+    Ties go to the earlier task, then the lower device. Without deadlines the completion
+    times live in one task x device matrix, updated a column at a time (O(n^2 m) numpy work);
+    with deadlines every candidate pair is checked exactly, as in the other greedy rules.
+    """
+    if any(t.deadline is not None for t in problem.tasks):
+        return _min_min_checked(problem)
+    P = problem.ptime[:, problem.device_pool]                 # task x device, inf = ineligible
+    n, m = P.shape
+    load = np.zeros(m)
+    finish = P.copy()
+    horizon = problem.horizon if problem.horizon is not None else np.inf
+    finish[finish > horizon * (1 + 1e-9)] = np.inf
+    done = np.zeros(n, dtype=bool)
+    assignment: dict[str, str] = {}
+    for _ in range(n):
+        k = int(np.argmin(finish))                             # row-major: earliest task first
+        i, d = divmod(k, m)
+        if not np.isfinite(finish[i, d]):
+            name = problem.tasks[int(np.flatnonzero(~done)[0])].name
+            return assignment, (f"task {name!r} fits no device once the tasks before it "
+                                f"are placed (horizon or deadlines)")
+        load[d] = finish[i, d]
+        done[i] = True
+        assignment[problem.tasks[i].name] = problem.devices[d]
+        finish[i, :] = np.inf
+        # Device d is busier now: its column of completion times moves later.
+        column = load[d] + P[:, d]
+        column[(column > horizon * (1 + 1e-9)) | done] = np.inf
+        finish[:, d] = column
+    return assignment, None
+
+
+def _min_min_checked(problem: Problem) -> tuple[dict[str, str], str | None]:
     state = State(problem)
     left = set(range(len(problem.tasks)))
     assignment: dict[str, str] = {}
