@@ -85,22 +85,17 @@ def solve(problem: Problem | str | Mapping[str, Any], *, objective: str | None =
         measure = measure or problem.measure
     else:
         measure = None
-    if method != "optimal":
-        reason = infeasibility(problem, objective)
-        if reason is not None:
-            return Plan(problem=problem.name, objective_name=objective, method=method,
-                        status=Status.INFEASIBLE, reason=reason)
-        return heuristics.run(problem, method, objective, seed)
-    engine = get_backend(backend)
-    options = SolveOptions(time_limit=time_limit, mip_gap=mip_gap, threads=threads,
-                           verbose=verbose)
-    formulation = FORMULATIONS[objective]
-    common = dict(problem=problem.name, objective_name=objective, backend=backend,
-                  measure=measure)
-
+    engine = get_backend(backend) if method == "optimal" else None
+    common = dict(problem=problem.name, objective_name=objective, method=method,
+                  backend=backend if engine is not None else None, measure=measure)
     reason = infeasibility(problem, objective)
     if reason is not None:
         return Plan(status=Status.INFEASIBLE, reason=reason, **common)
+    if engine is None:
+        return heuristics.run(problem, method, objective, seed)
+    options = SolveOptions(time_limit=time_limit, mip_gap=mip_gap, threads=threads,
+                           verbose=verbose)
+    formulation = FORMULATIONS[objective]
 
     start = time.perf_counter()
     built = (formulation.build(problem, measure) if objective == "load_balance"

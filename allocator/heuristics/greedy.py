@@ -46,6 +46,35 @@ def order_memory_decreasing(problem: Problem) -> list[int]:
     return sorted(range(len(problem.tasks)), key=lambda i: (-problem.tasks[i].memory, i))
 
 
+# -- feasibility of one device's queue --------------------------------------------------------
+
+
+def meets_deadlines(problem: Problem, tasks: list[int], d: int) -> bool:
+    """Device d runs ``tasks`` back to back in earliest-deadline-first order (ties: shortest
+    first) and each one finishes by its deadline. By Jackson's rule no other order does
+    better, so this decides whether the set fits at all."""
+    times = problem.ptime[tasks, problem.device_pool[d]]
+    due = np.array([problem.tasks[i].deadline if problem.tasks[i].deadline is not None
+                    else np.inf for i in tasks])
+    order = np.lexsort((times, due))
+    return bool(np.all(np.cumsum(times[order]) <= due[order] * (1 + 1e-9)))
+
+
+def fits_device(problem: Problem, tasks: list[int], d: int) -> bool:
+    """``tasks`` may all run on device d: eligible, within the horizon, deadlines met."""
+    times = problem.ptime[tasks, problem.device_pool[d]]
+    if not np.all(np.isfinite(times)):
+        return False
+    if problem.horizon is not None and times.sum() > problem.horizon * (1 + 1e-9):
+        return False
+    return meets_deadlines(problem, tasks, d)
+
+
+def _stuck(name: str) -> str:
+    return (f"task {name!r} fits no device once the tasks before it are placed "
+            f"(horizon or deadlines)")
+
+
 # -- the state a placement sees --------------------------------------------------------------
 
 
@@ -59,8 +88,10 @@ class State:
     queue: list[list[int]] = field(init=False)
     cursor: int = 0                                         # round-robin position
     credit: np.ndarray = field(init=False)                  # smooth weighted round-robin
+    has_deadlines: bool = field(init=False)
 
     def __post_init__(self) -> None:
+        self.has_deadlines = any(t.deadline is not None for t in self.problem.tasks)
         m = len(self.problem.devices)
         self.load = np.zeros(m)
         self.count = np.zeros(m, dtype=int)
@@ -78,17 +109,9 @@ class State:
         horizon = self.problem.horizon
         if horizon is not None and self.load[d] + p > horizon * (1 + 1e-9):
             return False
-        tasks = self.problem.tasks
-        due = [(tasks[j].deadline if tasks[j].deadline is not None else np.inf, self.time(j, d))
-               for j in self.queue[d] + [i]]
-        if all(np.isinf(x) for x, _ in due):
+        if not self.has_deadlines:
             return True
-        t = 0.0
-        for deadline, dur in sorted(due):
-            t += dur
-            if t > deadline * (1 + 1e-9):
-                return False
-        return True
+        return meets_deadlines(self.problem, self.queue[d] + [i], d)
 
     def candidates(self, i: int) -> list[int]:
         return [d for d in range(len(self.problem.devices)) if self.fits(i, d)]
@@ -169,8 +192,7 @@ def greedy(problem: Problem, ordering: Ordering, placement: Placement
         cands = state.candidates(i)
         task = problem.tasks[i]
         if not cands:
-            return assignment, (f"task {task.name!r} fits no device once the tasks before it "
-                                f"are placed (horizon or deadlines)")
+            return assignment, _stuck(task.name)
         d = placement(state, i, cands)
         state.place(i, d)
         assignment[task.name] = problem.devices[d]
@@ -198,9 +220,7 @@ def min_min(problem: Problem) -> tuple[dict[str, str], str | None]:
         k = int(np.argmin(finish))                             # row-major: earliest task first
         i, d = divmod(k, m)
         if not np.isfinite(finish[i, d]):
-            name = problem.tasks[int(np.flatnonzero(~done)[0])].name
-            return assignment, (f"task {name!r} fits no device once the tasks before it "
-                                f"are placed (horizon or deadlines)")
+            return assignment, _stuck(problem.tasks[int(np.flatnonzero(~done)[0])].name)
         load[d] = finish[i, d]
         done[i] = True
         assignment[problem.tasks[i].name] = problem.devices[d]
@@ -224,9 +244,7 @@ def _min_min_checked(problem: Problem) -> tuple[dict[str, str], str | None]:
                 if best is None or key < best:
                     best = key
         if best is None:
-            name = problem.tasks[min(left)].name
-            return assignment, (f"task {name!r} fits no device once the tasks before it are "
-                                f"placed (horizon or deadlines)")
+            return assignment, _stuck(problem.tasks[min(left)].name)
         _, i, d = best
         state.place(i, d)
         assignment[problem.tasks[i].name] = problem.devices[d]

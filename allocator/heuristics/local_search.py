@@ -16,21 +16,7 @@ import random
 import numpy as np
 
 from ..problem import Problem
-
-
-def _feasible(problem: Problem, tasks: list[int], d: int) -> bool:
-    pool = problem.device_pool[d]
-    times = problem.ptime[tasks, pool]
-    if not np.all(np.isfinite(times)):
-        return False
-    if problem.horizon is not None and times.sum() > problem.horizon * (1 + 1e-9):
-        return False
-    due = np.array([problem.tasks[i].deadline if problem.tasks[i].deadline is not None
-                    else np.inf for i in tasks])
-    if np.isinf(due).all():
-        return True
-    order = np.lexsort((times, due))
-    return bool(np.all(np.cumsum(times[order]) <= due[order] * (1 + 1e-9)))
+from .greedy import fits_device
 
 
 def improve(problem: Problem, assignment: dict[str, str], objective: str,
@@ -53,7 +39,7 @@ def improve(problem: Problem, assignment: dict[str, str], objective: str,
     eps = 1e-9
 
     def ok(d: int, tasks: np.ndarray) -> bool:
-        return not constrained or _feasible(problem, list(tasks), d)
+        return not constrained or fits_device(problem, list(tasks), d)
 
     for _ in range(max_rounds):
         improved = False
