@@ -96,6 +96,11 @@ def to_dict(problem: Problem) -> dict[str, Any]:
                         "allowed_pools": list(t.allowed_pools) if t.allowed_pools else None})
         if t.demand:
             d["demand"] = dict(t.demand)
+        if t.workload is not None:
+            d["workload"] = dict(t.workload)
+        if t.model is not None:
+            d.pop("memory", None)
+            d["model"] = dict(t.model)
         tasks.append(d)
     doc["tasks"] = tasks
     if problem.throughput:
@@ -296,10 +301,32 @@ class _Reader:
                                        f"{path}.demand.{kind}")
                 demand[kind] = parse_quantity(amount, "time", f"{path}.demand.{kind}",
                                               allow_zero=True)
+        compute = self.field(doc, "compute", F["compute"], path)
+        memory = self.field(doc, "memory", F["memory"], path)
+        workload = model = None
+        if doc.get("workload") is not None:
+            from .executor.workloads import normalise, workload_flop, workload_model
+            workload = normalise(doc["workload"], f"{path}.workload")
+            if compute is None:
+                compute = workload_flop(workload)
+            if memory is None and doc.get("model") is None:
+                description = workload_model(workload)
+                if description is not None:
+                    from .executor.memory import estimate_memory
+                    memory = estimate_memory(**description).total
+        if doc.get("model") is not None:
+            if doc.get("memory") is not None:
+                raise ProblemError(f"{what} gives both memory and model; give one (model "
+                                   "estimates the memory)", f"{path}.model")
+            from .executor.memory import estimate_from_dict
+            model = dict(doc["model"]) if isinstance(doc["model"], Mapping) else doc["model"]
+            memory = estimate_from_dict(model, f"{path}.model").total
         return Task(
             name=self.field(doc, "name", F["name"], path),
-            compute=self.field(doc, "compute", F["compute"], path),
-            memory=self.field(doc, "memory", F["memory"], path),
+            compute=compute,
+            memory=memory,
+            workload=workload,
+            model=model,
             weight=self.field(doc, "weight", F["weight"], path, default=1.0),
             priority=self.field(doc, "priority", F["priority"], path, default=0),
             deadline=self.field(doc, "deadline", F["deadline"], path),

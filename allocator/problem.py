@@ -50,6 +50,8 @@ class Task:
     allowed_kinds: tuple[str, ...] | None = None
     allowed_pools: tuple[str, ...] | None = None
     demand: Mapping[str, float] = field(default_factory=dict)  # kind -> device-seconds
+    workload: Mapping | None = None     # what the executor runs: {name: matmul, n: 1024, ...}
+    model: Mapping | None = None        # model description the memory was estimated from
 
 
 @dataclass(frozen=True)

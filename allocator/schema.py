@@ -57,6 +57,12 @@ TASK_FIELDS: dict[str, Field] = {
     "allowed_kinds": Field("enum_list", "Device kinds the task may use (default: all).",
                            choices=KINDS),
     "allowed_pools": Field("str_list", "Pools the task may use (default: all)."),
+    "workload": Field("workload", "What the executor runs: `{name: mlp_train, width: 512, ...}` "
+                      "(see docs/executor.md). Gives `compute` and `memory` when they are left "
+                      "out."),
+    "model": Field("model", "Model description to estimate `memory` from, instead of giving it: "
+                   "`{parameters, precision, optimizer, batch, sequence, "
+                   "activations_per_sample, workspace}` (see docs/memory.md)."),
     "demand": Field("demand", "Device-time wanted per kind, e.g. `{cpu: 100h, gpu: 100h}`; "
                     "needed by `weighted_shortfall`."),
 }
@@ -87,6 +93,14 @@ def _json(field: Field) -> dict:
         return {"type": "object", "description": field.doc,
                 "propertyNames": {"enum": list(KINDS)},
                 "additionalProperties": {"type": ["number", "string"]}}
+    if field.type == "workload":
+        return {"type": ["object", "string"], "description": field.doc,
+                "properties": {"name": {"type": "string"}, "seed": {"type": "integer"}}}
+    if field.type == "model":
+        from .executor.memory import MODEL_KEYS
+        return {"type": "object", "description": field.doc, "required": ["parameters"],
+                "additionalProperties": False,
+                "properties": {k: {"type": ["number", "string"]} for k in MODEL_KEYS}}
     if field.type == "pools":
         return {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/pool"},
                 "description": field.doc}
