@@ -155,6 +155,75 @@ def verify(
 
 
 @app.command()
+def run(
+    file: Path = typer.Argument(..., help="Problem YAML file; every task needs a workload."),
+    plan_file: Optional[Path] = typer.Option(None, "--plan", help="Plan to run (from "
+                                             "`solve --out`); default: solve first."),
+    journal: Optional[Path] = typer.Option(None, help="JSON-lines journal, so a killed run "
+                                           "can --resume."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --journal."),
+    max_retries: int = typer.Option(2, "--max-retries", help="Re-runs allowed per task."),
+    time_limit: Optional[float] = typer.Option(None, "--time-limit",
+                                               help="Seconds for the solve before the run."),
+    out_file: Optional[Path] = typer.Option(None, "--out", help="Write the report as JSON."),
+    gantt: Optional[Path] = typer.Option(None, "--gantt",
+                                         help="Draw planned vs measured Gantt charts."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
+) -> None:
+    """Run a plan on this machine's devices (cpu, cuda:N) and report what happened."""
+    from .executor.runner import execute
+    from .report import execution_table
+    problem = _load_checked(file, None)
+    plan = None
+    if plan_file is not None:
+        try:
+            plan = Plan.load(plan_file)
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            _fail(f"cannot read plan {plan_file}: {exc}")
+    elif not resume:
+        plan = solve_problem(problem, time_limit=time_limit)
+    if max_retries < 0:
+        _fail("--max-retries must be 0 or more")
+    report = execute(problem, plan, journal=journal, resume=resume, max_retries=max_retries,
+                     progress=not quiet)
+    out.print(execution_table(report))
+    if out_file is not None:
+        report.save(out_file)
+        out.print(f"report written to {out_file}")
+    if gantt is not None:
+        from .plot import execution_gantt
+        execution_gantt(problem, report, gantt, plan)
+        out.print(f"Gantt chart written to {gantt}")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def profile(
+    file: Path = typer.Argument(..., help="Problem YAML file; tasks with a workload are run."),
+    out_file: Path = typer.Option(..., "--out", help="Where to write the profiled problem."),
+    steps: int = typer.Option(3, help="Timed steps per workload (after one warm-up step)."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+) -> None:
+    """Measure each workload on each pool's torch device; write the problem with the
+    measured throughput and memory."""
+    from .executor.profiler import profile as run_profile
+    from .io import dump
+    from .report import profile_table
+    if steps < 1:
+        _fail("--steps must be at least 1")
+    problem = load(file, check=False)
+    if not any(t.workload is not None for t in problem.tasks):
+        _fail(f"{file}: no task has a workload: block; nothing to profile")
+    result = run_profile(problem, steps=steps, progress=not quiet)
+    out.print(profile_table(result))
+    for pool, why in result.skipped.items():
+        out.print(f"[yellow]not measured:[/] {why}", highlight=False)
+    dump(result.problem, out_file)
+    out.print(f"profiled problem written to {out_file}")
+
+
+@app.command()
 def schema() -> None:
     """Print the problem format as JSON Schema."""
     print(json.dumps(json_schema(), indent=2))

@@ -269,6 +269,12 @@ class _Reader:
         if count < 1:
             raise ProblemError(f"{what} must have at least one device, got count {count}",
                                f"{path}.count")
+        torch_device = self.field(doc, "torch_device", F["torch_device"], path)
+        if torch_device is not None:
+            from .executor.devices import TORCH_DEVICE
+            if not TORCH_DEVICE.match(torch_device):
+                raise ProblemError(f"torch_device {torch_device!r} is not one of cpu, cuda, "
+                                   "cuda:N, auto", f"{path}.torch_device")
         return Pool(
             name=self.field(doc, "name", F["name"], path),
             kind=self.field(doc, "kind", F["kind"], path),
@@ -277,7 +283,7 @@ class _Reader:
             throughput=self.field(doc, "throughput", F["throughput"], path),
             cost_per_hour=self.field(doc, "cost_per_hour", F["cost_per_hour"], path,
                                      allow_zero=True),
-            torch_device=self.field(doc, "torch_device", F["torch_device"], path),
+            torch_device=torch_device,
         )
 
     def task(self, doc: Mapping, path: str, pool_names: list[str]) -> Task:

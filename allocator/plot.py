@@ -122,3 +122,29 @@ def _fmt(plan: Plan) -> str:
     if plan.objective_name == "makespan":
         return f"{plan.objective / 3600:.4g} h" if plan.objective >= 7200 else f"{plan.objective:.4g} s"
     return f"{plan.objective:.4g}"
+
+
+def execution_gantt(problem: Problem, report, path: str | Path, plan: Plan | None = None) -> None:
+    """Planned (when ``plan`` is given) above measured: failed attempts are hatched red."""
+    plt = _pyplot()
+    colours = _colours(problem)
+    panels = 2 if plan is not None and plan.schedule else 1
+    height = 1.5 + 0.28 * len(problem.devices)
+    fig, axes = plt.subplots(panels, 1, figsize=(12, height * panels), squeeze=False)
+    if panels == 2:
+        draw_gantt(axes[0, 0], problem, plan, f"{problem.name}: planned (predicted makespan "
+                   f"{report.predicted_makespan:.3g} s)", colours)
+    ax = axes[-1, 0]
+    measured = report.measured_plan(problem)
+    draw_gantt(ax, problem, measured, f"{problem.name}: measured (makespan "
+               f"{(report.measured_makespan or 0):.3g} s)", colours)
+    row = {d: k for k, d in enumerate(problem.devices)}
+    for a in report.attempts:
+        if a.status == "failed":
+            ax.barh(row[a.device], max(a.end - a.start, 1e-3), left=a.start, height=0.8,
+                    color="none", edgecolor="red", hatch="///")
+    end = max([a.end for a in report.attempts] + [1e-3])
+    ax.set_xlim(0, end * 1.02)
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)

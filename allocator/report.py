@@ -144,3 +144,48 @@ def comparison_table(problem: Problem, comparison) -> Table:
                   pct(r.mean_utilization), pct(r.min_utilization), pct(r.load_imbalance),
                   f"{r.seconds:.3f}")
     return t
+
+
+def _q(value, dimension: str) -> str:
+    return "-" if value is None else fq(value, dimension)
+
+
+def execution_table(report) -> Group:
+    """Per task: device, measured vs predicted time and memory, status; then the makespans."""
+    t = Table(title=f"{report.problem}: run" + (" (resumed)" if report.resumed else ""))
+    for col in ("task", "device", "status", "tries", "start", "seconds", "predicted",
+                "peak memory", "predicted memory", "error"):
+        t.add_column(col, justify="left" if col in ("task", "device", "status", "error")
+                     else "right", no_wrap=col != "error")
+    for o in report.tasks:
+        style = "green" if o.status == "completed" else "red"
+        t.add_row(o.task, o.device or "-", Text(o.status, style=style), str(o.attempts),
+                  "-" if o.start is None else f"{o.start:.2f}",
+                  "-" if o.seconds is None else f"{o.seconds:.3f}",
+                  "-" if o.predicted_seconds is None else f"{o.predicted_seconds:.3f}",
+                  _q(o.peak_memory, "bytes"), _q(o.predicted_memory, "bytes"), o.error or "")
+    s = Table.grid(padding=(0, 2))
+    s.add_column(style="bold")
+    s.add_column()
+    s.add_row("tasks", f"{len(report.completed)} completed, {len(report.failed)} failed, "
+                       f"{len(report.attempts)} attempts, {len(report.replans)} re-plans")
+    s.add_row("makespan", f"measured {_q(report.measured_makespan, 'time')}, "
+                          f"predicted {_q(report.predicted_makespan, 'time')}")
+    if report.drained:
+        s.add_row("drained", ", ".join(report.drained))
+    s.add_row("devices", ", ".join(f"{d} → {v}" for d, v in report.devices.items()))
+    return Group(t, s)
+
+
+def profile_table(profile) -> Table:
+    """Per workload and torch device: time, FLOP/s, measured and estimated peak memory."""
+    t = Table(title=f"{profile.problem.name}: profile")
+    for col in ("workload", "device", "seconds", "throughput", "peak memory", "estimate",
+                "estimate error"):
+        t.add_column(col, justify="left" if col in ("workload", "device") else "right")
+    for m in profile.measurements:
+        err = m.memory_error
+        t.add_row(m.workload, m.torch_device, f"{m.seconds:.3f}", _q(m.throughput, "flop_rate"),
+                  _q(m.peak_memory, "bytes"), _q(m.estimated_memory, "bytes"),
+                  "-" if err is None else f"{err:+.1%}")
+    return t

@@ -3,5 +3,11 @@
 from .memory import MemoryEstimate, MemoryTracker, estimate_memory
 from .workloads import WORKLOADS, Workload, register_workload
 
-__all__ = ["MemoryEstimate", "MemoryTracker", "WORKLOADS", "Workload", "estimate_memory",
-           "register_workload"]
+__all__ = [
+           "WORKLOADS",
+           "MemoryEstimate",
+           "MemoryTracker",
+           "Workload",
+           "estimate_memory",
+           "register_workload",
+]

@@ -22,8 +22,9 @@ from __future__ import annotations
 import math
 import threading
 import weakref
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from ..errors import ProblemError
 
@@ -171,7 +172,7 @@ class MemoryTracker:
                     f"{self.label}: {live / 2**20:.1f} MiB live exceeds the device's "
                     f"{self.cap / 2**20:.1f} MiB")
 
-    def __enter__(self) -> "MemoryTracker":
+    def __enter__(self) -> MemoryTracker:
         tracker = self
 
         class _Mode(_dispatch_mode()):

@@ -21,8 +21,9 @@ Torch is imported only when a workload runs, so planning never needs it.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from ..errors import ProblemError
 
