@@ -1,13 +1,14 @@
-"""Run plans on real devices: workloads, memory estimates, profiling and execution."""
+"""Run plans on real devices: workloads, memory estimates, profiling and execution.
 
+Torch is imported only when something runs, so planning never needs it.
+"""
+
+from .devices import resolve_devices
 from .memory import MemoryEstimate, MemoryTracker, estimate_memory
+from .profiler import Measurement, Profile, profile
+from .runner import Attempt, ExecutionReport, TaskOutcome, check_report, execute
 from .workloads import WORKLOADS, Workload, register_workload
 
-__all__ = [
-           "WORKLOADS",
-           "MemoryEstimate",
-           "MemoryTracker",
-           "Workload",
-           "estimate_memory",
-           "register_workload",
-]
+__all__ = ["Attempt", "ExecutionReport", "Measurement", "MemoryEstimate", "MemoryTracker",
+           "Profile", "TaskOutcome", "WORKLOADS", "Workload", "check_report",
+           "estimate_memory", "execute", "profile", "register_workload", "resolve_devices"]

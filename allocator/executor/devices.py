@@ -28,8 +28,18 @@ def default_torch_device(pool: Pool) -> str | None:
     return {"cpu": "cpu", "gpu": "cuda"}.get(pool.kind)
 
 
+def torch_module():
+    """``torch``, or a clear error saying how to install it."""
+    try:
+        import torch
+    except ImportError:                                   # pragma: no cover - depends on env
+        raise AllocatorError("running workloads needs PyTorch: "
+                             "pip install -e '.[torch]' (or torch==2.13.0)") from None
+    return torch
+
+
 def cuda_count() -> int:
-    import torch
+    torch = torch_module()
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
@@ -37,51 +47,59 @@ def resolve_devices(problem: Problem, *, available: int | None = None) -> tuple[
     """``(mapping, unavailable)``: device name -> torch device string for every pool this
     machine can serve, and pool name -> reason for the pools it cannot.
 
-    ``available`` is the number of CUDA devices (default: what torch sees).
+    Pools naming ``cuda:N`` claim their indices first; ``cuda`` and ``auto`` pools then take
+    the lowest unclaimed ones, in file order. ``available`` is the number of CUDA devices
+    (default: what torch sees).
     """
     n_cuda = cuda_count() if available is None else available
     mapping: dict[str, str] = {}
     unavailable: dict[str, str] = {}
     claimed: dict[int, str] = {}
-    next_free = 0
-
-    def claim(pool: Pool, start: int) -> list[int] | None:
-        wanted = list(range(start, start + pool.count))
-        if wanted[-1] >= n_cuda:
-            have = f"{n_cuda} CUDA device{'s' if n_cuda != 1 else ''}"
-            unavailable[pool.name] = (f"pool {pool.name!r} needs cuda:{wanted[0]}"
-                                      + (f"..cuda:{wanted[-1]}" if len(wanted) > 1 else "")
-                                      + f" but this machine has {have}")
-            return None
-        for k in wanted:
-            if k in claimed:
-                unavailable[pool.name] = (f"pool {pool.name!r} wants cuda:{k}, which pool "
-                                          f"{claimed[k]!r} already uses")
-                return None
-        for k in wanted:
-            claimed[k] = pool.name
-        return wanted
-
+    specs = {}
     for pool in problem.pools:
         spec = default_torch_device(pool)
         if spec is None:
             unavailable[pool.name] = (f"pool {pool.name!r} (kind {pool.kind}) has no torch_device;"
                                       " set one of cpu, cuda, cuda:N, auto")
-            continue
-        if not TORCH_DEVICE.match(spec):
+        elif not TORCH_DEVICE.match(spec):
             unavailable[pool.name] = (f"pool {pool.name!r} has torch_device {spec!r}; "
                                       "use cpu, cuda, cuda:N or auto")
-            continue
-        if spec == "cpu" or (spec == "auto" and next_free + pool.count > n_cuda):
+        else:
+            specs[pool.name] = spec
+
+    def assign(pool: Pool, wanted: list[int]) -> None:
+        if not wanted or wanted[-1] >= n_cuda:
+            have = f"{n_cuda} CUDA device{'s' if n_cuda != 1 else ''}"
+            first = wanted[0] if wanted else 0
+            span = f"cuda:{first}" + (f"..cuda:{first + pool.count - 1}" if pool.count > 1 else "")
+            unavailable[pool.name] = f"pool {pool.name!r} needs {span} but this machine has {have}"
+            return
+        for k in wanted:
+            if k in claimed:
+                unavailable[pool.name] = (f"pool {pool.name!r} wants cuda:{k}, which pool "
+                                          f"{claimed[k]!r} already uses")
+                return
+        for k in wanted:
+            claimed[k] = pool.name
+        mapping.update({d: f"cuda:{k}" for d, k in zip(pool.device_names(), wanted)})
+
+    for pool in problem.pools:                     # explicit indices first
+        spec = specs.get(pool.name, "")
+        if spec.startswith("cuda:"):
+            start = int(spec.split(":")[1])
+            assign(pool, list(range(start, start + pool.count)))
+    for pool in problem.pools:
+        spec = specs.get(pool.name)
+        if spec == "cpu":
             mapping.update({d: "cpu" for d in pool.device_names()})
-            continue
-        start = int(spec.split(":")[1]) if ":" in spec else next_free
-        indices = claim(pool, start)
-        if indices is None:
-            continue
-        next_free = max(next_free, indices[-1] + 1)
-        mapping.update({d: f"cuda:{k}" for d, k in zip(pool.device_names(), indices)})
-    return mapping, unavailable
+        elif spec in ("cuda", "auto"):
+            free = [k for k in range(n_cuda) if k not in claimed][:pool.count]
+            if spec == "auto" and len(free) < pool.count:
+                mapping.update({d: "cpu" for d in pool.device_names()})
+            else:
+                assign(pool, free if len(free) == pool.count
+                       else list(range(len(claimed), len(claimed) + pool.count)))
+    return dict(sorted(mapping.items(), key=lambda kv: problem.device_index[kv[0]])), unavailable
 
 
 def require(problem: Problem, devices, mapping: dict, unavailable: dict) -> None:

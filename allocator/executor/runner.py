@@ -29,7 +29,7 @@ from ..errors import AllocatorError
 from ..io import to_dict
 from ..plan import Plan, Slot, Status
 from ..problem import Pool, Problem, Task
-from .devices import require, resolve_devices
+from .devices import require, resolve_devices, torch_module
 from .memory import MemoryTracker
 from .workloads import run_workload
 
@@ -520,11 +520,7 @@ def execute(problem: Problem, plan: Plan | None = None, *, journal: str | Path |
         Number of CUDA devices to assume (default: what torch sees); for tests.
     """
     from ..solve import solve
-    try:
-        import torch  # noqa: F401
-    except ImportError:                                   # pragma: no cover - depends on env
-        raise AllocatorError("the executor needs PyTorch: pip install 'allocator[torch]'") \
-            from None
+    torch_module()
     missing = [t.name for t in problem.tasks if t.workload is None]
     if missing:
         raise AllocatorError(f"task{'s' if len(missing) > 1 else ''} {', '.join(missing)} "

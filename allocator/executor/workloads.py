@@ -55,6 +55,7 @@ class Workload:
 
 
 WORKLOADS: dict[str, Workload] = {}
+BUILTIN = ("matmul", "mlp_train", "conv_train", "transformer_train", "transformer_infer")
 
 
 def register_workload(name: str, fn: Callable[..., Any], *, params: Mapping[str, Any] | None = None,
@@ -73,6 +74,8 @@ def register_workload(name: str, fn: Callable[..., Any], *, params: Mapping[str,
     """
     if not isinstance(name, str) or not name:
         raise ValueError("a workload needs a non-empty name")
+    if name in BUILTIN:
+        raise ValueError(f"{name!r} is a built-in workload; choose another name")
     if name in WORKLOADS and not replace:
         raise ValueError(f"workload {name!r} is already registered; pass replace=True")
     flop_fn = flop if callable(flop) or flop is None else (lambda _p, v=float(flop): v)
@@ -121,7 +124,7 @@ def normalise(doc: Any, path: str) -> dict:
             if value not in OPTIMIZERS:
                 raise ProblemError(f"optimizer {value!r} is not one of {', '.join(OPTIMIZERS)}",
                                    sub)
-        elif isinstance(default, int) and not isinstance(default, bool):
+        elif w.name in BUILTIN and isinstance(default, int) and not isinstance(default, bool):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ProblemError(f"must be a whole number ≥ 1, got {value!r}", sub)
         elif not isinstance(value, (str, int, float, bool)):
