@@ -33,6 +33,9 @@ def test_documented_command_runs(command, tmp_path, monkeypatch, capsys):
     args = shlex.split(command)[1:]
     if args[0] == "verify":                          # needs the plan the guide saved first
         assert main(["solve", args[1], "--out", args[2]]) == 0
+    if args[0] == "run" and args[1] == "profiled.yaml":   # needs the profile the page made
+        assert main(["profile", "problems/local-demo.yaml", "--out", "profiled.yaml",
+                     "--quiet"]) == 0
     assert main(args) == 0, capsys.readouterr()
 
 
