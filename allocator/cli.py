@@ -217,7 +217,7 @@ def profile(
         _fail(f"{file}: no task has a workload: block; nothing to profile")
     result = run_profile(problem, steps=steps, progress=not quiet)
     out.print(profile_table(result))
-    for pool, why in result.skipped.items():
+    for why in result.skipped.values():
         out.print(f"[yellow]not measured:[/] {why}", highlight=False)
     dump(result.problem, out_file)
     out.print(f"profiled problem written to {out_file}")

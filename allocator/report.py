@@ -153,8 +153,9 @@ def _q(value, dimension: str) -> str:
 def execution_table(report) -> Group:
     """Per task: device, measured vs predicted time and memory, status; then the makespans."""
     t = Table(title=f"{report.problem}: run" + (" (resumed)" if report.resumed else ""))
+    errors = any(o.error for o in report.tasks)
     for col in ("task", "device", "status", "tries", "start", "seconds", "predicted",
-                "peak memory", "predicted memory", "error"):
+                "peak memory", "predicted memory") + (("error",) if errors else ()):
         t.add_column(col, justify="left" if col in ("task", "device", "status", "error")
                      else "right", no_wrap=col != "error")
     for o in report.tasks:
@@ -163,7 +164,8 @@ def execution_table(report) -> Group:
                   "-" if o.start is None else f"{o.start:.2f}",
                   "-" if o.seconds is None else f"{o.seconds:.3f}",
                   "-" if o.predicted_seconds is None else f"{o.predicted_seconds:.3f}",
-                  _q(o.peak_memory, "bytes"), _q(o.predicted_memory, "bytes"), o.error or "")
+                  _q(o.peak_memory, "bytes"), _q(o.predicted_memory, "bytes"),
+                  *((o.error or "",) if errors else ()))
     s = Table.grid(padding=(0, 2))
     s.add_column(style="bold")
     s.add_column()

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -17,11 +16,22 @@ torch = pytest.importorskip("torch")
 import allocator  # noqa: E402
 from allocator import AllocatorError, ProblemError  # noqa: E402
 from allocator.cli import main  # noqa: E402
-from allocator.executor import (MemoryTracker, check_report, estimate_memory, execute,  # noqa: E402
-                                profile, register_workload, resolve_devices)
+from allocator.executor import (  # noqa: E402
+    MemoryTracker,
+    check_report,
+    estimate_memory,
+    execute,
+    profile,
+    register_workload,
+    resolve_devices,
+)
 from allocator.executor.runner import Journal  # noqa: E402
-from allocator.executor.workloads import (WORKLOADS, normalise, run_workload,  # noqa: E402
-                                          workload_flop, workload_model)
+from allocator.executor.workloads import (  # noqa: E402
+    normalise,
+    run_workload,
+    workload_flop,
+    workload_model,
+)
 from allocator.plan import Plan, Slot, Status  # noqa: E402
 
 from .conftest import PROBLEMS, ROOT  # noqa: E402
@@ -588,3 +598,13 @@ def test_cuda_oom_is_recorded_and_replanned():
     report = execute(p, plan, max_retries=0)
     first = report.attempts[0]
     assert first.status == "failed" and first.error.startswith("OutOfMemoryError")
+
+
+def test_plan_without_schedule_is_refused():
+    p = allocator.load(problem_dict(_tasks(2)))
+    empty = Plan(problem=p.name, objective_name="utilization", status=Status.OPTIMAL)
+    with pytest.raises(AllocatorError, match="does not place t0, t1"):
+        execute(p, empty)
+    plan = manual_plan(p, {"cpu[0]": ["t0", "t1"], "cpu[1]": ["t0"]})
+    with pytest.raises(AllocatorError, match="more than once"):
+        execute(p, plan)

@@ -17,7 +17,7 @@ from ..problem import Problem
 from .devices import resolve_devices
 from .memory import MemoryTracker, estimate_memory
 from .runner import warm_up
-from .workloads import split, workload_flop, workload_model, run_workload
+from .workloads import run_workload, split, workload_flop, workload_model
 
 
 @dataclass(frozen=True)

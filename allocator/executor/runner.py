@@ -298,8 +298,9 @@ class _Run:
                 fresh.setdefault(next(iter(fresh)), []).append(task)
         self.set_queues({d: q for d, q in fresh.items() if d not in self.drained})
         stranded = [t for d in self.drained for t in fresh.get(d, ())]
-        self.emit({"event": "resume", "completed": sum(s == "completed"
-                                                       for s in self.state.values())})
+        self.emit({"event": "resume",
+                   "completed": sum(s == "completed" for s in self.state.values()),
+                   "queues": {d: list(q) for d, q in self.queues.items() if q}})
         if stranded:
             self.replan(stranded, "resumed with tasks queued on drained devices")
 
@@ -425,6 +426,10 @@ class _Run:
                 plan = solve(sub, objective="makespan", method="earliest_finish")
             for slot in plan.schedule:
                 queues.setdefault(back[slot.device], []).append(slot.task)
+            placed = {t for q in queues.values() for t in q}
+            for name, _ in placeable:
+                if name not in placed:
+                    self.fail(name, f"the re-plan found no place for it ({plan.status})")
         self.set_queues(queues)
         self.emit({"event": "replan", "reason": reason, "queues": queues})
 
@@ -551,6 +556,13 @@ def execute(problem: Problem, plan: Plan | None = None, *, journal: str | Path |
             raise AllocatorError("the plan splits tasks across devices (load_balance); the "
                                  "executor runs whole tasks")
         plan_queues = _plan_queues(plan)
+        placed = [t for q in plan_queues.values() for t in q]
+        missing = sorted({t.name for t in problem.tasks} - set(placed), key=problem.task_index.get)
+        if missing or len(placed) != len(set(placed)):
+            what = (f"does not place {', '.join(missing)}" if missing
+                    else "places a task more than once")
+            raise AllocatorError(f"the plan ({plan.objective_name}) {what}; the executor runs "
+                                 "plans with a per-device schedule (makespan, cost)")
     mapping, unavailable = resolve_devices(problem, available=cuda_devices)
     require(problem, [d for d, q in plan_queues.items() if q], mapping, unavailable)
     predicted = _predicted_makespan(problem, plan_queues)
