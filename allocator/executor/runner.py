@@ -290,14 +290,14 @@ class _Run:
         fresh = {d: [t for t in q if t in left] for d, q in queues.items()}
         # Tasks that were running when the last queues were written (or when the run was
         # killed) go first on the device they last started on.
+        stranded = [t for d in self.drained for t in fresh.get(d, ())]
         for task in sorted(left - queued, key=lambda t: self.problem.task_index[t]):
             device = last_device.get(task)
-            if device in fresh and device not in self.drained:
-                fresh[device].insert(0, task)
+            if device in self.mapping and device not in self.drained:
+                fresh.setdefault(device, []).insert(0, task)
             else:
-                fresh.setdefault(next(iter(fresh)), []).append(task)
+                stranded.append(task)
         self.set_queues({d: q for d, q in fresh.items() if d not in self.drained})
-        stranded = [t for d in self.drained for t in fresh.get(d, ())]
         self.emit({"event": "resume",
                    "completed": sum(s == "completed" for s in self.state.values()),
                    "queues": {d: list(q) for d, q in self.queues.items() if q}})
