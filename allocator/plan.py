@@ -135,7 +135,7 @@ def sequence(problem: Problem, assignment: Mapping[str, str]) -> tuple[Slot, ...
         tasks = by_device.get(device)
         if not tasks:
             continue
-        pool = problem.device_pool[problem.device_index[device]]
+        pool = problem.pool_index_of(device)
         dur = {i: float(problem.ptime[i, pool]) for i in tasks}
         tasks.sort(key=lambda i: (problem.tasks[i].deadline if problem.tasks[i].deadline
                                   is not None else np.inf, dur[i], problem.tasks[i].name))
@@ -150,7 +150,7 @@ def split_schedule(problem: Problem, fractions: Mapping[str, Mapping[str, float]
     """Back-to-back slots for divisible tasks, each device in task order."""
     slots = []
     for device in problem.devices:
-        pool = problem.device_pool[problem.device_index[device]]
+        pool = problem.pool_index_of(device)
         t = 0.0
         for task in problem.tasks:
             f = fractions.get(task.name, {}).get(device, 0.0)

@@ -94,9 +94,13 @@ class Problem:
     def device_index(self) -> dict[str, int]:
         return {d: k for k, d in enumerate(self.devices)}
 
+    def pool_index_of(self, device: str) -> int:
+        """Index in ``pools`` (and column of ``rate``, ``eligible``, ``ptime``) of a device."""
+        return int(self.device_pool[self.device_index[device]])
+
     def pool_of(self, device: str) -> Pool:
         """The pool of a device: ``pool_of('h100[3]')`` is the pool named ``h100``."""
-        return self.pools[self.device_pool[self.device_index[device]]]
+        return self.pools[self.pool_index_of(device)]
 
     # -- speeds and eligibility (task x pool) -------------------------------------------
     @cached_property

@@ -32,6 +32,7 @@ import torch  # noqa: E402
 
 import allocator  # noqa: E402
 from allocator.executor import MemoryTracker, estimate_memory  # noqa: E402
+from allocator.executor.memory import PeakMemory  # noqa: E402
 from allocator.executor.runner import warm_up  # noqa: E402
 from allocator.executor.workloads import normalise, run_workload, workload_model  # noqa: E402
 
@@ -123,17 +124,9 @@ def memory_rows(device: str) -> list[str]:
         for extra in sizes:
             b = normalise({"name": name, **extra}, "w")
             estimate = estimate_memory(**workload_model(b)).total
-            if dev.type == "cuda":
-                torch.cuda.synchronize(dev)
-                base = torch.cuda.memory_allocated(dev)
-                torch.cuda.reset_peak_memory_stats(dev)
+            with PeakMemory(dev) as meter:
                 run_workload(b, dev)
-                torch.cuda.synchronize(dev)
-                peak = torch.cuda.max_memory_allocated(dev) - base
-            else:
-                with MemoryTracker() as tracker:
-                    run_workload(b, dev)
-                peak = tracker.peak
+            peak = meter.peak
             label = " ".join(f"{k}={v}" for k, v in extra.items()) or "defaults"
             rows.append(f"| {device} | {name} | {label} | {estimate / 2**20:.2f} | "
                         f"{peak / 2**20:.2f} | {estimate / peak - 1:+.1%} |")

@@ -25,6 +25,7 @@ from allocator.executor import (  # noqa: E402
     register_workload,
     resolve_devices,
 )
+from allocator.executor.memory import PeakMemory  # noqa: E402
 from allocator.executor.runner import Journal  # noqa: E402
 from allocator.executor.workloads import (  # noqa: E402
     normalise,
@@ -549,14 +550,18 @@ def test_local_demo_loads_and_fits():
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 
 
+def _gpu_and_cpu(gpu_memory: str, cpu_memory: str) -> list[dict]:
+    """One CUDA device and the host CPU, as two single-device pools."""
+    return [{"name": "gpu", "kind": "gpu", "count": 1, "memory": gpu_memory,
+             "throughput": "50 TFLOP/s"},
+            {"name": "cpu", "kind": "cpu", "count": 1, "memory": cpu_memory,
+             "throughput": "50 GFLOP/s"}]
+
+
 @pytest.mark.cuda
 @cuda
 def test_cuda_execute_and_verify():
-    pools = [{"name": "gpu", "kind": "gpu", "count": 1, "memory": "16GiB",
-              "throughput": "50 TFLOP/s"},
-             {"name": "cpu", "kind": "cpu", "count": 1, "memory": "4GiB",
-              "throughput": "50 GFLOP/s"}]
-    p = allocator.load(problem_dict(_tasks(5), pools))
+    p = allocator.load(problem_dict(_tasks(5), _gpu_and_cpu("16GiB", "4GiB")))
     report = execute(p)
     assert report.ok and check_report(p, report) == []
     assert report.devices["gpu[0]"] == "cuda:0"
@@ -572,12 +577,9 @@ def test_cuda_execute_and_verify():
 def test_cuda_estimate_against_max_memory_allocated(name, low, high):
     dev = torch.device("cuda:0")
     b = normalise({"name": name}, "w")
-    torch.cuda.synchronize(dev)
-    base = torch.cuda.memory_allocated(dev)
-    torch.cuda.reset_peak_memory_stats(dev)
-    run_workload(b, dev)
-    torch.cuda.synchronize(dev)
-    peak = torch.cuda.max_memory_allocated(dev) - base
+    with PeakMemory(dev) as meter:                 # max_memory_allocated above the start
+        run_workload(b, dev)
+    peak = meter.peak
     estimate = estimate_memory(**workload_model(b)).total
     assert low <= estimate / peak - 1 <= high
 
@@ -585,10 +587,7 @@ def test_cuda_estimate_against_max_memory_allocated(name, low, high):
 @pytest.mark.cuda
 @cuda
 def test_cuda_oom_is_recorded_and_replanned():
-    pools = [{"name": "gpu", "kind": "gpu", "count": 1, "memory": "64GiB",
-              "throughput": "50 TFLOP/s"},
-             {"name": "cpu", "kind": "cpu", "count": 1, "memory": "64GiB",
-              "throughput": "50 GFLOP/s"}]
+    pools = _gpu_and_cpu("64GiB", "64GiB")
     free, _ = torch.cuda.mem_get_info()
     n = int((free / 4 / 2) ** 0.5) + 1024           # two n×n fp32 matrices exceed free memory
     p = allocator.load(problem_dict([{"name": "huge", "memory": "1GiB",

@@ -188,3 +188,40 @@ class MemoryTracker:
     def __exit__(self, *exc) -> None:
         self._mode.__exit__(*exc)
         self._mode = None
+
+
+class PeakMemory:
+    """Peak bytes a block allocates on ``device``, whichever kind it is; ``.peak`` after exit.
+
+    On CUDA: ``torch.cuda.max_memory_allocated`` above what was allocated on entry, the device
+    synchronised on both sides (so a timer started inside and stopped after exit times the
+    work, not its launch). On CPU: a :class:`MemoryTracker`, holding the block to ``cap``.
+    The peak is set even when the block raises.
+    """
+
+    def __init__(self, device, cap: float | None = None, label: str = "cpu"):
+        self.device = device
+        self.cap = cap
+        self.label = label
+        self.peak: float | None = None
+        self._tracker: MemoryTracker | None = None
+        self._base = 0
+
+    def __enter__(self) -> "PeakMemory":
+        import torch
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            self._base = torch.cuda.memory_allocated(self.device)
+            torch.cuda.reset_peak_memory_stats(self.device)
+        else:
+            self._tracker = MemoryTracker(cap=self.cap, label=self.label).__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import torch
+        if self._tracker is None:
+            torch.cuda.synchronize(self.device)
+            self.peak = float(torch.cuda.max_memory_allocated(self.device) - self._base)
+        else:
+            self._tracker.__exit__(*exc)
+            self.peak = float(self._tracker.peak)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from ..problem import Problem
 from .devices import resolve_devices
-from .memory import MemoryTracker, estimate_memory
+from .memory import PeakMemory, estimate_memory
 from .runner import warm_up
 from .workloads import run_workload, split, workload_flop, workload_model
 
@@ -67,14 +67,10 @@ def measure(block, device_name: str, *, steps: int | None = 3, warmup: int = 1,
     device = torch.device(device_name)
     run_workload(block, device, steps=warmup if w.steps else None)
     if device.type == "cuda":
-        torch.cuda.synchronize(device)
-        base = torch.cuda.memory_allocated(device)
-        torch.cuda.reset_peak_memory_stats(device)
-        t0 = time.perf_counter()
-        run_workload(timed, device)
-        torch.cuda.synchronize(device)
+        with PeakMemory(device) as meter:
+            t0 = time.perf_counter()
+            run_workload(timed, device)
         seconds = time.perf_counter() - t0
-        peak = float(torch.cuda.max_memory_allocated(device) - base)
     else:
         # CPU "devices" share the host's cores: time `concurrency` copies at once, as the
         # executor will run them. The tracker's bookkeeping would slow the timed run, so
@@ -92,9 +88,9 @@ def measure(block, device_name: str, *, steps: int | None = 3, warmup: int = 1,
         for t in threads:
             t.join()
         seconds = max(spans)
-        with MemoryTracker() as tracker:
+        with PeakMemory(device) as meter:
             run_workload(block, device, steps=2 if w.steps else None)
-        peak = float(tracker.peak)
+    peak = meter.peak
     flop = workload_flop(timed)
     model = workload_model(block)
     return Measurement(workload=label(block), torch_device=device_name, seconds=seconds,

@@ -26,11 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import AllocatorError
+from ..evaluate import processing_time
 from ..io import to_dict
 from ..plan import Plan, Slot, Status
 from ..problem import Pool, Problem, Task
 from .devices import require, resolve_devices, torch_module
-from .memory import MemoryTracker
+from .memory import PeakMemory
 from .workloads import run_workload
 
 JOURNAL_VERSION = 1
@@ -141,7 +142,7 @@ def check_report(problem: Problem, report: ExecutionReport) -> list[str]:
         if t.status == "failed" and not t.error:
             issues.append(f"task {t.task!r} failed without a reason")
     for a in done:
-        i, p = problem.task_index[a.task], problem.device_pool[problem.device_index[a.device]]
+        i, p = problem.task_index[a.task], problem.pool_index_of(a.device)
         if not problem.eligible[i, p]:
             issues.append(f"task {a.task!r} ran on {a.device}, where it is not eligible")
         pool = problem.pools[p]
@@ -213,8 +214,7 @@ class Journal:
 def _predicted_makespan(problem: Problem, queues: dict[str, list[str]]) -> float | None:
     loads = []
     for device, tasks in queues.items():
-        p = problem.device_pool[problem.device_index[device]]
-        loads.append(sum(problem.ptime[problem.task_index[t], p] for t in tasks))
+        loads.append(sum(processing_time(problem, t, device) for t in tasks))
     return float(max(loads)) if loads else None
 
 
@@ -310,28 +310,15 @@ class _Run:
         import torch
         tdev = torch.device(self.mapping[device])
         pool = self.problem.pool_of(device)
-        error, oom, peak = None, False, None
+        error, oom = None, False
         start = time.time()
+        meter = PeakMemory(tdev, cap=pool.memory if self.enforce_memory else None,
+                           label=device)
         try:
-            if tdev.type == "cuda":
-                torch.cuda.synchronize(tdev)
-                base = torch.cuda.memory_allocated(tdev)
-                torch.cuda.reset_peak_memory_stats(tdev)
+            with meter:
                 start = time.time()
                 run_workload(task.workload, tdev)
-                torch.cuda.synchronize(tdev)
-                end = time.time()
-                peak = float(torch.cuda.max_memory_allocated(tdev) - base)
-            else:
-                tracker = MemoryTracker(cap=pool.memory if self.enforce_memory else None,
-                                        label=device)
-                start = time.time()
-                try:
-                    with tracker:
-                        run_workload(task.workload, tdev)
-                finally:
-                    peak = float(tracker.peak)
-                end = time.time()
+            end = time.time()
         except Exception as exc:                              # the task's own failure
             end = time.time()
             oom = isinstance(exc, torch.OutOfMemoryError)
@@ -340,7 +327,7 @@ class _Run:
             gc.collect()                      # drop the frames that hold the task's tensors
             if tdev.type == "cuda":
                 torch.cuda.empty_cache()
-        return start, end, peak, error, oom
+        return start, end, meter.peak, error, oom
 
     def worker(self, device: str) -> None:
         try:
@@ -409,8 +396,7 @@ class _Run:
         for name in names:
             i = self.problem.task_index[name]
             allowed = [d for d in usable if d not in self.excluded[name]
-                       and self.problem.eligible[i, self.problem.device_pool[
-                           self.problem.device_index[d]]]]
+                       and self.problem.eligible[i, self.problem.pool_index_of(d)]]
             if allowed:
                 placeable.append((name, allowed))
             else:
@@ -466,11 +452,10 @@ def _report(problem: Problem, run: _Run, wall: float, resumed: bool,
         if e["event"] != "task_end":
             continue
         i = problem.task_index[e["task"]]
-        p = problem.device_pool[problem.device_index[e["device"]]]
         attempts.append(Attempt(task=e["task"], device=e["device"],
                                 torch_device=e["torch_device"], attempt=e["attempt"],
                                 status=e["status"], start=e["start"], end=e["end"],
-                                predicted_seconds=float(problem.ptime[i, p]),
+                                predicted_seconds=processing_time(problem, e["task"], e["device"]),
                                 peak_memory=e["peak_memory"],
                                 predicted_memory=problem.tasks[i].memory, error=e["error"]))
     reasons = {e["task"]: e["reason"] for e in run.events if e["event"] == "task_failed"}
