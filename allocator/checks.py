@@ -21,12 +21,23 @@ def check_objective_inputs(problem: Problem, objective: str) -> None:
     """Raise :class:`ProblemError` if ``objective`` lacks an input it needs."""
     if objective not in OBJECTIVES:
         raise ProblemError(f"unknown objective {objective!r}; choose one of {', '.join(OBJECTIVES)}")
+    if problem.sense != "min" and objective != "cost":
+        raise ProblemError(f"sense {problem.sense!r} applies to the cost objective only, not "
+                           f"{objective!r}", "sense")
     for i, t in enumerate(problem.tasks):
         if objective in _NEEDS_COMPUTE:
-            for key in ("compute", "memory"):
-                if getattr(t, key) is None:
-                    raise ProblemError(f"task {t.name!r} has no {key!r}; the {objective} "
-                                       f"objective needs it", f"tasks[{i}]")
+            if t.memory is None:
+                raise ProblemError(f"task {t.name!r} has no 'memory'; the {objective} "
+                                   f"objective needs it", f"tasks[{i}]")
+            if t.compute is None:
+                timed = problem.time.get(t.name, {})
+                missing = [p.name for j, p in enumerate(problem.pools)
+                           if problem.allowed[i, j] and p.name not in timed]
+                if missing or objective == "utilization":
+                    where = (f" (nor a 'time' for pool {missing[0]!r})"
+                             if missing and t.name in problem.time else "")
+                    raise ProblemError(f"task {t.name!r} has no 'compute'{where}; the "
+                                       f"{objective} objective needs it", f"tasks[{i}]")
         if objective == "weighted_shortfall" and not t.demand:
             raise ProblemError(f"task {t.name!r} has no 'demand'; the weighted_shortfall "
                                f"objective needs device-time per kind, e.g. demand: {{gpu: 10h}}",
@@ -35,10 +46,12 @@ def check_objective_inputs(problem: Problem, objective: str) -> None:
         raise ProblemError(f"the {objective} objective needs a 'horizon' to know the capacity "
                            f"of the fleet", "horizon")
     if objective == "cost":
-        for j, p in enumerate(problem.pools):
-            if p.cost_per_hour is None and problem.eligible[:, j].any():
-                raise ProblemError(f"pool {p.name!r} has no 'cost_per_hour'; the cost "
-                                   f"objective needs it", f"pools[{j}]")
+        missing = np.argwhere(np.isnan(problem.price))
+        if missing.size:
+            i, j = missing[0]
+            raise ProblemError(f"pool {problem.pools[j].name!r} has no 'cost_per_hour' (and task "
+                               f"{problem.tasks[i].name!r} no 'cost' for it); the cost "
+                               f"objective needs one", f"pools[{j}]")
 
 
 def _fit_error(problem: Problem, i: int) -> str:
@@ -49,11 +62,11 @@ def _fit_error(problem: Problem, i: int) -> str:
     if not considered:
         return (f"task {t.name!r} allows kinds {list(t.allowed_kinds or ['any'])} and pools "
                 f"{list(t.allowed_pools or ['any'])}, but no pool matches both")
-    fast = [j for j in considered if problem.rate[i, j] > 0]
+    fast = [j for j in considered if np.isfinite(problem._time[i, j])]
     if not fast:
         return (f"task {t.name!r} may not run on any pool it allows "
                 f"({', '.join(problem.pools[j].name for j in considered)}): "
-                f"the throughput overrides forbid them all")
+                f"the throughput or time overrides forbid them all")
     best = max(fast, key=lambda j: problem.pools[j].memory)
     return (f"task {t.name!r} needs {fq(t.memory, 'bytes')} of memory, but the largest device "
             f"it may use has {fq(problem.pools[best].memory, 'bytes')} "
@@ -82,6 +95,7 @@ def infeasibility(problem: Problem, objective: str) -> str | None:
                     f"{fq(problem.horizon, 'time')} (largest: task {problem.tasks[worst].name!r} "
                     f"with {share[worst]:.1%}); lengthen the horizon or add devices")
         return None
+    within = problem.ptime <= problem.pool_horizon[None, :] * (1 + 1e-9)
     if objective != "load_balance":
         for i, t in enumerate(problem.tasks):
             j = int(np.argmin(problem.ptime[i]))
@@ -89,16 +103,18 @@ def infeasibility(problem: Problem, objective: str) -> str | None:
                 return (f"task {t.name!r} has deadline {fq(t.deadline, 'time')} but needs at "
                         f"least {fq(fastest[i], 'time')} on its fastest pool "
                         f"{problem.pools[j].name!r}")
-            if problem.horizon is not None and fastest[i] > problem.horizon * (1 + 1e-9):
+            if not within[i].any():
                 return (f"task {t.name!r} needs at least {fq(fastest[i], 'time')} on its fastest "
                         f"pool {problem.pools[j].name!r}, longer than the horizon of "
-                        f"{fq(problem.horizon, 'time')}")
-    if problem.horizon is not None:
-        capacity = problem.horizon * len(problem.devices)
-        if fastest.sum() > capacity * (1 + 1e-9):
-            return (f"the tasks need at least {fastest.sum() / 3600:.4g} device-hours even on "
-                    f"their fastest pools, but {len(problem.devices)} devices over the horizon "
-                    f"of {fq(problem.horizon, 'time')} offer {capacity / 3600:.4g}")
+                        f"{fq(problem.pool_horizon[j], 'time')}")
+    capacity = float(problem.device_horizon.sum())
+    if np.isfinite(capacity) and fastest.sum() > capacity * (1 + 1e-9):
+        hz = problem.device_horizon
+        over = (f"the horizon of {fq(hz[0], 'time')}" if np.all(hz == hz[0])
+                else "their horizons")
+        return (f"the tasks need at least {fastest.sum() / 3600:.4g} device-hours even on "
+                f"their fastest pools, but {len(problem.devices)} devices over {over} offer "
+                f"{capacity / 3600:.4g}")
     return None
 
 

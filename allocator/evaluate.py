@@ -15,13 +15,27 @@ from .problem import Problem
 
 
 def processing_time(problem: Problem, task_name: str, device: str) -> float:
-    """Seconds task ``task_name`` takes on ``device``: compute / throughput."""
+    """Seconds task ``task_name`` takes on ``device``: its ``time`` override for the pool, else
+    compute / throughput."""
     task = problem.tasks[problem.task_index[task_name]]
     pool = problem.pool_of(device)
+    timed = problem.time.get(task_name, {})
+    if pool.name in timed:
+        return float("inf") if timed[pool.name] is None else float(timed[pool.name])
     rate = problem.throughput.get(task_name, {}).get(pool.name, pool.throughput)
     if rate is None or task.compute is None:
         return float("inf")
     return task.compute / rate
+
+
+def price(problem: Problem, task_name: str, device: str) -> float:
+    """What task ``task_name`` costs on ``device``: its ``cost`` override for the pool, else
+    the pool's cost_per_hour (0 when unset) x hours."""
+    pool = problem.pool_of(device)
+    priced = problem.cost.get(task_name, {})
+    if pool.name in priced:
+        return float(priced[pool.name])
+    return (pool.cost_per_hour or 0.0) * processing_time(problem, task_name, device) / 3600.0
 
 
 def device_loads(problem: Problem, plan: Plan) -> dict[str, float]:
@@ -40,7 +54,7 @@ def device_loads(problem: Problem, plan: Plan) -> dict[str, float]:
 @dataclass(frozen=True)
 class Metrics:
     makespan: float | None = None                  # seconds
-    cost: float | None = None                      # sum of cost_per_hour x busy hours
+    cost: float | None = None                      # sum of the tasks' prices (evaluate.price)
     loads: dict[str, float] = field(default_factory=dict)
     utilization: dict[str, float] = field(default_factory=dict)   # busy / makespan
     mean_utilization: float | None = None
@@ -77,10 +91,13 @@ def evaluate(problem: Problem, plan: Plan) -> Metrics:
     values = np.array(list(loads.values()))
     makespan = float(values.max())
     cost = 0.0
-    for device, load in loads.items():
-        pool = problem.pool_of(device)
-        if load > 0:
-            cost += (pool.cost_per_hour or 0.0) * load / 3600.0
+    if plan.fractions:
+        for task, shares in plan.fractions.items():
+            for device, f in shares.items():
+                cost += f * price(problem, task, device)
+    else:
+        for task, device in plan.assignment.items():
+            cost += price(problem, task, device)
     util = {d: (v / makespan if makespan > 0 else 0.0) for d, v in loads.items()}
     mean = float(values.mean())
     usable = usable_devices(problem)

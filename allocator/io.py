@@ -84,10 +84,13 @@ def to_dict(problem: Problem) -> dict[str, Any]:
         doc["horizon"] = problem.horizon
     if problem.measure != "max_load":
         doc["measure"] = problem.measure
+    if problem.sense != "min":
+        doc["sense"] = problem.sense
     doc["pools"] = [_drop_none({"name": p.name, "kind": p.kind, "count": p.count,
                                 "memory": p.memory, "throughput": p.throughput,
                                 "cost_per_hour": p.cost_per_hour,
-                                "torch_device": p.torch_device}) for p in problem.pools]
+                                "torch_device": p.torch_device, "horizon": p.horizon})
+                   for p in problem.pools]
     tasks = []
     for t in problem.tasks:
         d = _drop_none({"name": t.name, "compute": t.compute, "memory": t.memory,
@@ -103,8 +106,10 @@ def to_dict(problem: Problem) -> dict[str, Any]:
             d["model"] = dict(t.model)
         tasks.append(d)
     doc["tasks"] = tasks
-    if problem.throughput:
-        doc["throughput"] = {t: dict(row) for t, row in problem.throughput.items()}
+    for key in ("throughput", "time", "cost"):
+        table = getattr(problem, key)
+        if table:
+            doc[key] = {t: dict(row) for t, row in table.items()}
     return doc
 
 
@@ -255,10 +260,11 @@ class _Reader:
             objective=self.field(doc, "objective", F["objective"], "", default="makespan"),
             horizon=self.field(doc, "horizon", F["horizon"], ""),
             measure=self.field(doc, "measure", F["measure"], "", default="max_load"),
+            sense=self.field(doc, "sense", F["sense"], "", default="min"),
             pools=pools,
             tasks=tasks,
-            throughput=self.throughput(doc.get("throughput"), pool_names,
-                                       [t.name for t in tasks]),
+            **{key: self.table(doc.get(key), key, pool_names, [t.name for t in tasks])
+               for key in ("throughput", "time", "cost")},
         )
 
     def pool(self, doc: Mapping, path: str) -> Pool:
@@ -284,6 +290,7 @@ class _Reader:
             cost_per_hour=self.field(doc, "cost_per_hour", F["cost_per_hour"], path,
                                      allow_zero=True),
             torch_device=torch_device,
+            horizon=self.field(doc, "horizon", F["horizon"], path),
         )
 
     def task(self, doc: Mapping, path: str, pool_names: list[str]) -> Task:
@@ -341,23 +348,32 @@ class _Reader:
             demand=demand,
         )
 
-    def throughput(self, doc: Any, pool_names: list[str], task_names: list[str]) -> dict:
+    def table(self, doc: Any, key: str, pool_names: list[str], task_names: list[str]) -> dict:
+        """A per-task, per-pool table (``throughput``, ``time`` or ``cost``)."""
         if doc is None:
             return {}
-        doc = self.mapping(doc, "throughput", "throughput")
+        doc = self.mapping(doc, key, key)
+        dimension = PROBLEM_FIELDS[key].dimension
         out: dict[str, dict[str, float | None]] = {}
         for task, row in doc.items():
-            path = f"throughput.{task}"
+            path = f"{key}.{task}"
             if task not in task_names:
-                raise ProblemError(f"throughput override for unknown task {task!r}"
+                raise ProblemError(f"{key} override for unknown task {task!r}"
                                    f"{_did_you_mean(task, task_names)}", path)
-            row = self.mapping(row, path, f"the throughput overrides of task {task!r}")
+            row = self.mapping(row, path, f"the {key} overrides of task {task!r}")
             out[task] = {}
             for pool, value in row.items():
+                sub = f"{path}.{pool}"
                 if pool not in pool_names:
-                    raise ProblemError(f"throughput override names unknown pool {pool!r}"
+                    raise ProblemError(f"{key} override names unknown pool {pool!r}"
                                        f"{_did_you_mean(pool, pool_names)} "
-                                       f"(pools: {', '.join(pool_names)})", f"{path}.{pool}")
-                out[task][pool] = (None if value is None else
-                                   parse_quantity(value, "flop_rate", f"{path}.{pool}"))
+                                       f"(pools: {', '.join(pool_names)})", sub)
+                if dimension == "number":
+                    out[task][pool] = self.field(row, pool, Field("number", ""), path,
+                                                 allow_zero=True)
+                    if value is None:
+                        raise ProblemError("must be a number (a price), got null", sub)
+                else:
+                    out[task][pool] = (None if value is None else
+                                       parse_quantity(value, dimension, sub))
         return out

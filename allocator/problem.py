@@ -19,6 +19,7 @@ OBJECTIVES = ("makespan", "cost", "weighted_shortfall", "utilization", "load_bal
 # the others allocate amounts of capacity and have no per-device schedule.
 ASSIGNMENT_OBJECTIVES = ("makespan", "cost", "load_balance")
 MEASURES = ("max_load", "inverse_sum")
+SENSES = ("min", "max")
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Pool:
     throughput: float      # sustained FLOP/s per device
     cost_per_hour: float | None = None
     torch_device: str | None = None
+    horizon: float | None = None       # seconds each device of this pool is available
 
     def device_names(self) -> list[str]:
         return [f"{self.name}[{k}]" for k in range(self.count)]
@@ -59,7 +61,11 @@ class Problem:
     """A validated allocation problem.
 
     ``throughput`` holds per-task, per-pool overrides of the pool's throughput
-    (``{task: {pool: FLOP/s or None}}``; ``None`` forbids the pair).
+    (``{task: {pool: FLOP/s or None}}``; ``None`` forbids the pair). ``time`` overrides the
+    processing time itself (``{task: {pool: seconds or None}}``) and ``cost`` the price of
+    running a task on one device of a pool (``{task: {pool: price}}``, instead of
+    ``cost_per_hour`` x hours). ``sense`` is ``max`` to maximise the ``cost`` objective (a table
+    of profits, as in the maximisation form of generalized assignment).
     """
 
     name: str
@@ -70,6 +76,9 @@ class Problem:
     throughput: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
     description: str | None = None
     measure: str = "max_load"                      # load_balance: max_load | inverse_sum
+    time: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
+    cost: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    sense: str = "min"                             # cost objective: min | max
 
     # -- names and indices -------------------------------------------------------------
     @cached_property
@@ -114,11 +123,11 @@ class Problem:
         return r
 
     @cached_property
-    def eligible(self) -> np.ndarray:
-        """``eligible[i, p]``: task i may run on a device of pool p (memory, kind, pool, speed)."""
+    def allowed(self) -> np.ndarray:
+        """``allowed[i, p]``: the task's memory fits pool p and its kinds and pools allow it."""
         mem = np.array([t.memory or 0.0 for t in self.tasks])[:, None]
         cap = np.array([p.memory for p in self.pools])[None, :]
-        ok = (mem <= cap) & (self.rate > 0)
+        ok = mem <= cap
         kinds = np.array([p.kind for p in self.pools])
         names = np.array([p.name for p in self.pools])
         for i, t in enumerate(self.tasks):
@@ -129,9 +138,58 @@ class Problem:
         return ok
 
     @cached_property
-    def ptime(self) -> np.ndarray:
-        """Processing time (s) of task i on one device of pool p; ``inf`` where ineligible."""
+    def _time(self) -> np.ndarray:
+        """compute / rate, replaced by the ``time`` overrides; inf where forbidden, NaN where
+        the task has neither a compute nor a time for the pool."""
         compute = np.array([t.compute if t.compute is not None else np.nan for t in self.tasks])
         with np.errstate(divide="ignore", invalid="ignore"):
-            p = compute[:, None] / self.rate
-        return np.where(self.eligible, p, np.inf)
+            p = np.where(self.rate > 0, compute[:, None] / self.rate, np.inf)
+        for task_name, row in self.time.items():
+            i = self.task_index[task_name]
+            for pool_name, value in row.items():
+                p[i, self.pool_index[pool_name]] = np.inf if value is None else value
+        return p
+
+    @cached_property
+    def eligible(self) -> np.ndarray:
+        """``eligible[i, p]``: task i may run on a device of pool p (memory, kind, pool, speed)."""
+        return self.allowed & np.isfinite(self._time)
+
+    @cached_property
+    def ptime(self) -> np.ndarray:
+        """Processing time (s) of task i on one device of pool p; ``inf`` where ineligible."""
+        return np.where(self.eligible, self._time, np.inf)
+
+    @cached_property
+    def price(self) -> np.ndarray:
+        """Price of task i on one device of pool p: the ``cost`` override, else
+        ``cost_per_hour`` x hours; NaN where neither is known, inf where ineligible."""
+        hourly = np.array([p.cost_per_hour if p.cost_per_hour is not None else np.nan
+                           for p in self.pools])
+        with np.errstate(invalid="ignore"):
+            c = np.where(self.eligible, hourly[None, :] * self.ptime / 3600.0, np.inf)
+        for task_name, row in self.cost.items():
+            i = self.task_index[task_name]
+            for pool_name, value in row.items():
+                j = self.pool_index[pool_name]
+                if self.eligible[i, j]:
+                    c[i, j] = value
+        return c
+
+    @cached_property
+    def pool_horizon(self) -> np.ndarray:
+        """Seconds each device of pool p is available: the pool's horizon, else the problem's,
+        else inf."""
+        default = self.horizon if self.horizon is not None else np.inf
+        return np.array([p.horizon if p.horizon is not None else default for p in self.pools],
+                        dtype=float)
+
+    @cached_property
+    def device_horizon(self) -> np.ndarray:
+        """:attr:`pool_horizon` per device."""
+        return self.pool_horizon[self.device_pool]
+
+    @property
+    def has_horizon(self) -> bool:
+        """Some device has a finite horizon."""
+        return bool(np.isfinite(self.pool_horizon).any())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .problem import KINDS, MEASURES, OBJECTIVES
+from .problem import KINDS, MEASURES, OBJECTIVES, SENSES
 
 
 @dataclass(frozen=True)
@@ -28,8 +28,18 @@ PROBLEM_FIELDS: dict[str, Field] = {
                      "seed's `inverse_sum` (sum over devices of 1 / load).", choices=MEASURES),
     "pools": Field("pools", "Device pools (at least one).", required=True),
     "tasks": Field("tasks", "Tasks (at least one).", required=True),
-    "throughput": Field("throughput", "Per-task, per-pool throughput overrides: "
-                        "`{task: {pool: rate or null}}`; `null` forbids the pair."),
+    "sense": Field("enum", "`min` (default) or `max`: whether the `cost` objective minimises "
+                   "the total or maximises it (a table of profits or preferences, as in the "
+                   "maximisation form of generalized assignment).", choices=SENSES),
+    "throughput": Field("table", "Per-task, per-pool throughput overrides: "
+                        "`{task: {pool: rate or null}}`; `null` forbids the pair.",
+                        dimension="flop_rate"),
+    "time": Field("table", "Per-task, per-pool processing times, overriding compute / "
+                  "throughput: `{task: {pool: 3h or null}}`; `null` forbids the pair. A task "
+                  "with a time for every pool it may use needs no `compute`.", dimension="time"),
+    "cost": Field("table", "Per-task, per-pool price of running the task on one device of the "
+                  "pool, overriding `cost_per_hour` x hours: `{task: {pool: 12.5}}`.",
+                  dimension="number"),
 }
 
 POOL_FIELDS: dict[str, Field] = {
@@ -42,6 +52,8 @@ POOL_FIELDS: dict[str, Field] = {
                         required=True, dimension="flop_rate"),
     "cost_per_hour": Field("number", "Price of one device-hour (≥ 0); needed by `cost`."),
     "torch_device": Field("str", "Torch device the executor maps this pool to (`cpu`, `cuda:1`)."),
+    "horizon": Field("quantity", "Time each device of this pool is available (e.g. `40h`); "
+                     "overrides the problem's `horizon` for this pool.", dimension="time"),
 }
 
 TASK_FIELDS: dict[str, Field] = {
@@ -107,9 +119,10 @@ def _json(field: Field) -> dict:
     if field.type == "tasks":
         return {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/task"},
                 "description": field.doc}
-    if field.type == "throughput":
+    if field.type == "table":
+        cell = ["number"] if field.dimension == "number" else ["number", "string", "null"]
         return {"type": "object", "description": field.doc, "additionalProperties": {
-            "type": "object", "additionalProperties": {"type": ["number", "string", "null"]}}}
+            "type": "object", "additionalProperties": {"type": cell}}}
     raise AssertionError(field.type)
 
 

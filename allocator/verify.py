@@ -121,9 +121,10 @@ def _check_schedule(problem: Problem, plan: Plan) -> list[str]:
         deadline = problem.tasks[problem.task_index[s.task]].deadline
         if deadline is not None and s.end > deadline * (1 + REL):
             errors.append(f"task {s.task!r} ends at {s.end:.9g}s, after its deadline {deadline:.9g}s")
-        if problem.horizon is not None and s.end > problem.horizon * (1 + REL):
+        horizon = problem.device_horizon[problem.device_index[s.device]]
+        if s.end > horizon * (1 + REL):
             errors.append(f"task {s.task!r} ends at {s.end:.9g}s, after the horizon "
-                          f"{problem.horizon:.9g}s")
+                          f"{horizon:.9g}s of {s.device}")
     for device, slots in by_device.items():
         slots = sorted(slots, key=lambda s: s.start)
         for a, b in zip(slots, slots[1:]):

@@ -86,6 +86,15 @@ def add_deadline_rows(rows: RowBuilder, problem: Problem, P: Pairs, n_extra: int
                  lambda D=D, keep=keep: [f"deadline[{problem.devices[d]},{D:g}s]" for d in keep])
 
 
+def add_horizon_rows(rows: RowBuilder, problem: Problem, P: Pairs, n_extra: int) -> None:
+    """Every device's load fits in its horizon (the pool's, else the problem's), where finite."""
+    h = problem.device_horizon
+    keep = np.flatnonzero(np.isfinite(h))
+    if keep.size:
+        rows.add(pad(P.by_device()[keep], n_extra), -np.inf, h[keep],
+                 lambda: [f"horizon[{problem.devices[d]}]" for d in keep])
+
+
 def add_symmetry_rows(rows: RowBuilder, problem: Problem, P: Pairs, n_extra: int) -> None:
     """Devices of one pool are interchangeable: order their loads (valid for every objective
     whose constraints treat devices of a pool alike), which removes equivalent solutions."""

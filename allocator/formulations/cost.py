@@ -1,10 +1,13 @@
-r"""Cost: cheapest device-hours within the horizon and deadlines (generalized assignment).
+r"""Cost: cheapest device-hours within the horizons and deadlines (generalized assignment).
 
-    minimise    sum_{i,d} cost[d] * p[i,d] / 3600 * x[i,d]
+    minimise    sum_{i,d} c[i,d] x[i,d]        (maximise with ``sense: max``)
     subject to  sum_d x[i,d] = 1                         for every task i
-                sum_i p[i,d] x[i,d] <= horizon            for every device d (if a horizon)
+                sum_i p[i,d] x[i,d] <= H[d]               for every device d with a horizon
                 sum_{i: D_i <= D} p[i,d] x[i,d] <= D      for every device d and deadline D
                 x[i,d] in {0, 1}, only for eligible pairs
+
+c[i,d] is the task's ``cost`` override for the device's pool, else the pool's
+``cost_per_hour`` x p[i,d] / 3600.
 """
 
 from __future__ import annotations
@@ -14,8 +17,8 @@ import numpy as np
 from ..model import RowBuilder
 from ..plan import sequence
 from ..problem import Problem
-from .base import (Built, add_assignment_rows, add_deadline_rows, add_symmetry_rows,
-                   decode_assignment, pair_names, pairs)
+from .base import (Built, add_assignment_rows, add_deadline_rows, add_horizon_rows,
+                   add_symmetry_rows, decode_assignment, pair_names, pairs)
 
 name = "cost"
 
@@ -24,15 +27,12 @@ def build(problem: Problem) -> Built:
     P = pairs(problem)
     rows = RowBuilder(P.n)
     add_assignment_rows(rows, problem, P, 0)
-    if problem.horizon is not None:
-        # Every device's total processing time fits in the horizon.
-        rows.add(P.by_device(), -np.inf, problem.horizon,
-                 lambda: [f"horizon[{d}]" for d in problem.devices])
+    add_horizon_rows(rows, problem, P, 0)
     add_deadline_rows(rows, problem, P, 0)
     add_symmetry_rows(rows, problem, P, 0)
-    price = np.array([p.cost_per_hour or 0.0 for p in problem.pools])[problem.device_pool]
-    c = price[P.di] * P.p / 3600.0
-    model = rows.build(c, np.zeros(P.n), np.ones(P.n), np.ones(P.n, bool),
+    c = problem.price[P.ti, problem.device_pool[P.di]]
+    sign = -1.0 if problem.sense == "max" else 1.0
+    model = rows.build(sign * c, np.zeros(P.n), np.ones(P.n), np.ones(P.n, bool),
                        col_names=pair_names(problem, P))
 
     def decode(x: np.ndarray) -> dict:
@@ -42,4 +42,4 @@ def build(problem: Problem) -> Built:
         return {"assignment": assignment, "schedule": sequence(problem, assignment),
                 "objective": float(c @ chosen)}
 
-    return Built(model, decode)
+    return Built(model, decode, sense=problem.sense, scale=sign)

@@ -28,7 +28,7 @@ from ..evaluate import usable_devices
 from ..model import RowBuilder
 from ..plan import split_schedule
 from ..problem import Problem
-from .base import Built, add_assignment_rows, pad, pair_names, pairs
+from .base import Built, add_assignment_rows, add_horizon_rows, pad, pair_names, pairs
 
 name = "load_balance"
 RATIO = 1.05
@@ -57,10 +57,7 @@ def build(problem: Problem, measure: str | None = None) -> Built:
     rows = RowBuilder(P.n + extra)
     add_assignment_rows(rows, problem, P, extra)
     load = P.by_device()
-    if problem.horizon is not None:
-        # Every device's load fits in the horizon.
-        rows.add(pad(load, extra), -np.inf, problem.horizon,
-                 lambda: [f"horizon[{d}]" for d in problem.devices])
+    add_horizon_rows(rows, problem, P, extra)
     if measure == "max_load":
         # Every device's load is at most C.
         rows.add(pad(load, 1, -np.ones((m, 1))), -np.inf, 0.0,

@@ -4,7 +4,8 @@ r"""Makespan: unrelated parallel machines with memory eligibility (R | M_i | C_m
     subject to  sum_d x[i,d] = 1                         for every task i
                 sum_i p[i,d] x[i,d] <= C                  for every device d
                 sum_{i: D_i <= D} p[i,d] x[i,d] <= D      for every device d and deadline D
-                C <= horizon (if any);   C >= max_i min_d p[i,d]
+                sum_i p[i,d] x[i,d] <= H[d]               for every device with a horizon
+                C >= max_i min_d p[i,d]
                 x[i,d] in {0, 1}, only for eligible pairs
 """
 
@@ -15,8 +16,8 @@ import numpy as np
 from ..model import RowBuilder
 from ..plan import sequence
 from ..problem import Problem
-from .base import (Built, add_assignment_rows, add_deadline_rows, add_symmetry_rows,
-                   decode_assignment, pad, pair_names, pairs)
+from .base import (Built, add_assignment_rows, add_deadline_rows, add_horizon_rows,
+                   add_symmetry_rows, decode_assignment, pad, pair_names, pairs)
 
 name = "makespan"
 
@@ -29,13 +30,13 @@ def build(problem: Problem) -> Built:
     # Every device's total processing time is at most the makespan C.
     rows.add(pad(P.by_device(), 1, -np.ones((P.n_devices, 1))), -np.inf, 0.0,
              lambda: [f"load[{d}]" for d in problem.devices])
+    add_horizon_rows(rows, problem, P, 1)
     add_deadline_rows(rows, problem, P, 1)
     add_symmetry_rows(rows, problem, P, 1)
     c = np.r_[np.zeros(P.n), 1.0]
     # Each task takes at least its fastest time somewhere: a valid lower bound on C.
     c_lo = float(problem.ptime.min(axis=1).max())
-    c_hi = problem.horizon if problem.horizon is not None else np.inf
-    model = rows.build(c, np.r_[np.zeros(P.n), c_lo], np.r_[np.ones(P.n), c_hi],
+    model = rows.build(c, np.r_[np.zeros(P.n), c_lo], np.r_[np.ones(P.n), np.inf],
                        np.r_[np.ones(P.n, bool), False],
                        col_names=lambda: pair_names(problem, P)() + ["C"])
 

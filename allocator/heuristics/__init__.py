@@ -76,6 +76,8 @@ def run(problem: Problem, method: str, objective: str, seed: int | None = 0) -> 
                              f"{', '.join(sorted(HEURISTICS))}")
     if objective not in ("makespan", "cost"):
         raise AllocatorError(f"heuristics plan the makespan and cost objectives, not {objective!r}")
+    if problem.sense != "min":
+        raise AllocatorError("heuristics minimise; this problem maximises (sense: max)")
     start = time.perf_counter()
     assignment, reason = HEURISTICS[method](problem, objective, seed)
     seconds = time.perf_counter() - start

@@ -65,7 +65,7 @@ def fits_device(problem: Problem, tasks: list[int], d: int) -> bool:
     times = problem.ptime[tasks, problem.device_pool[d]]
     if not np.all(np.isfinite(times)):
         return False
-    if problem.horizon is not None and times.sum() > problem.horizon * (1 + 1e-9):
+    if times.sum() > problem.device_horizon[d] * (1 + 1e-9):
         return False
     return meets_deadlines(problem, tasks, d)
 
@@ -106,8 +106,7 @@ class State:
         p = self.time(i, d)
         if not np.isfinite(p):
             return False
-        horizon = self.problem.horizon
-        if horizon is not None and self.load[d] + p > horizon * (1 + 1e-9):
+        if self.load[d] + p > self.problem.device_horizon[d] * (1 + 1e-9):
             return False
         if not self.has_deadlines:
             return True
@@ -168,13 +167,11 @@ def place_first_fit(state: State, i: int, cands: list[int]) -> int:
     or without one the simple lower bound on the makespan, max(longest task at its fastest,
     total fastest work / devices). When none stays within it, the earliest finish."""
     problem = state.problem
-    if problem.horizon is not None:
-        capacity = problem.horizon
-    else:
-        fastest = problem.ptime.min(axis=1)
-        capacity = max(fastest.max(), fastest.sum() / len(problem.devices))
+    fastest = problem.ptime.min(axis=1)
+    bound = max(fastest.max(), fastest.sum() / len(problem.devices))
+    capacity = np.where(np.isfinite(problem.device_horizon), problem.device_horizon, bound)
     for d in cands:
-        if state.load[d] + state.time(i, d) <= capacity * (1 + 1e-9):
+        if state.load[d] + state.time(i, d) <= capacity[d] * (1 + 1e-9):
             return d
     return place_earliest_finish(state, i, cands)
 
@@ -212,8 +209,8 @@ def min_min(problem: Problem) -> tuple[dict[str, str], str | None]:
     n, m = P.shape
     load = np.zeros(m)
     finish = P.copy()
-    horizon = problem.horizon if problem.horizon is not None else np.inf
-    finish[finish > horizon * (1 + 1e-9)] = np.inf
+    horizon = problem.device_horizon * (1 + 1e-9)
+    finish[finish > horizon[None, :]] = np.inf
     done = np.zeros(n, dtype=bool)
     assignment: dict[str, str] = {}
     for _ in range(n):
@@ -227,7 +224,7 @@ def min_min(problem: Problem) -> tuple[dict[str, str], str | None]:
         finish[i, :] = np.inf
         # Device d is busier now: its column of completion times moves later.
         column = load[d] + P[:, d]
-        column[(column > horizon * (1 + 1e-9)) | done] = np.inf
+        column[(column > horizon[d]) | done] = np.inf
         finish[:, d] = column
     return assignment, None
 

@@ -31,10 +31,9 @@ def improve(problem: Problem, assignment: dict[str, str], objective: str,
     n, m = len(problem.tasks), len(problem.devices)
     where = np.array([problem.device_index[assignment[t.name]] for t in problem.tasks])
     P = problem.ptime[:, problem.device_pool]                     # task x device seconds
-    price = np.array([problem.pools[p].cost_per_hour or 0.0 for p in problem.device_pool])
-    C = price[None, :] * P                                        # cost of task i on device d
+    C = problem.price[:, problem.device_pool]                     # cost of task i on device d
     load = np.bincount(where, weights=P[np.arange(n), where], minlength=m)
-    constrained = problem.horizon is not None or any(t.deadline is not None
+    constrained = problem.has_horizon or any(t.deadline is not None
                                                      for t in problem.tasks)
     eps = 1e-9
 
