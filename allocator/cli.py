@@ -48,14 +48,52 @@ def _load_checked(path: Path, objective: str | None):
     return problem
 
 
+class SolveProgress:
+    """A live line (elapsed, incumbent, bound, gap) on stderr for solves longer than
+    ``after`` seconds; nothing for quick ones, so scripts and short runs stay quiet."""
+
+    def __init__(self, console, after: float = 2.0):
+        self.console, self.after, self.status = console, after, None
+
+    def __enter__(self):
+        return self
+
+    def __call__(self, seconds: float, incumbent, bound) -> None:
+        if seconds < self.after:
+            return
+        parts = [f"solving: {seconds:.1f}s"]
+        if incumbent is not None:
+            parts.append(f"incumbent {incumbent:.6g}")
+        if bound is not None:
+            parts.append(f"bound {bound:.6g}")
+        if incumbent is not None and bound is not None and incumbent != 0:
+            parts.append(f"gap {abs(incumbent - bound) / abs(incumbent):.2%}")
+        text = " · ".join(parts)
+        if self.status is None:
+            self.status = self.console.status(text)
+            self.status.start()
+        else:
+            self.status.update(text)
+
+    def __exit__(self, *exc) -> None:
+        if self.status is not None:
+            self.status.stop()
+
+
 @app.command()
 def solve(
     file: Path = typer.Argument(..., help="Problem YAML file."),
     objective: Optional[Objective] = typer.Option(None, help="Override the file's objective."),
-    backend: str = typer.Option("scipy", help="scipy (HiGHS in SciPy) or pulp."),
+    backend: Optional[str] = typer.Option(None, help="highs (HiGHS via highspy; default where "
+                                          "installed), scipy (HiGHS in SciPy) or pulp."),
     solver: Optional[str] = typer.Option(None, help="PuLP solver: CBC (default), HiGHS, GUROBI..."),
     time_limit: Optional[float] = typer.Option(None, "--time-limit", help="Seconds."),
     gap: float = typer.Option(1e-6, "--gap", help="Relative MIP gap to stop at."),
+    strategy: str = typer.Option("auto", help="auto, full, aggregated or decomposed."),
+    threads: Optional[int] = typer.Option(None, help="Solver threads (highs, CBC)."),
+    parts: Optional[int] = typer.Option(None, help="Sub-problems for --strategy decomposed."),
+    warm_start: bool = typer.Option(True, "--warm-start/--no-warm-start",
+                                    help="Start the solver from the best quick heuristic."),
     measure: Optional[Measure] = typer.Option(None, help="load_balance: max_load or inverse_sum."),
     method: str = typer.Option("optimal", help="optimal (the model) or a heuristic: fcfs, sjf, "
                                "priority, round_robin, least_loaded, weighted_round_robin, "
@@ -68,9 +106,12 @@ def solve(
     """Solve a problem and print the plan with its objective, bound and gap."""
     obj = objective.value if objective else None
     problem = _load_checked(file, obj)
-    plan = solve_problem(problem, objective=obj, backend=backend, solver=solver,
-                         time_limit=time_limit, mip_gap=gap,
-                         measure=measure.value if measure else None, method=method, seed=seed)
+    with SolveProgress(err) as progress:
+        plan = solve_problem(problem, objective=obj, backend=backend, solver=solver,
+                             time_limit=time_limit, mip_gap=gap, strategy=strategy,
+                             threads=threads, parts=parts, warm_start=warm_start,
+                             measure=measure.value if measure else None, method=method,
+                             seed=seed, progress=progress)
     if out_file is not None:
         plan.save(out_file)
     if gantt is not None and plan.schedule:

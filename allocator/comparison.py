@@ -64,7 +64,7 @@ class Comparison:
 
 def compare(problem: Problem | str | Mapping, methods: Sequence[str] | None = None, *,
             objective: str | None = None, time_limit: float | None = 60.0,
-            backend: str = "scipy", solver: str | None = None, seed: int | None = 0,
+            backend: str | None = None, solver: str | None = None, seed: int | None = 0,
             progress=None) -> Comparison:
     """Solve ``problem`` with the model and with each heuristic and tabulate the results.
 

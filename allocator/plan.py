@@ -66,6 +66,9 @@ class Plan:
     solver: str | None = None
     build_seconds: float = 0.0
     solve_seconds: float = 0.0
+    strategy: str | None = None        # full | aggregated | decomposed (solver plans)
+    warm_start: str | None = None      # the heuristic the solver started from, or whose plan
+                                       # was kept because the solver found nothing better
 
     @property
     def gap(self) -> float | None:

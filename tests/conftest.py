@@ -16,6 +16,8 @@ PROBLEMS = ROOT / "problems"
 
 def _engines() -> list[tuple[str, str | None]]:
     engines = [("scipy", None)]
+    if importlib.util.find_spec("highspy"):
+        engines.insert(0, ("highs", None))
     if pulp_backend.available():
         installed = pulp_backend.solvers()
         if "PULP_CBC_CMD" in installed:

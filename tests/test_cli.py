@@ -53,7 +53,7 @@ def test_unknown_solver_lists_the_installed_ones(capsys):
 
 def test_unknown_backend(capsys):
     assert main(["solve", str(PROBLEMS / "small/two-devices.yaml"), "--backend", "gurobi"]) == 2
-    assert "unknown backend 'gurobi'; installed: scipy, pulp" in capsys.readouterr().err
+    assert "unknown backend 'gurobi'; installed: highs, scipy, pulp" in capsys.readouterr().err
 
 
 def test_infeasible_found_by_the_solver_exits_1(capsys):

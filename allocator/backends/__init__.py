@@ -1,7 +1,7 @@
 """Solver backends, one module per family, behind a registry.
 
 >>> sorted(BACKENDS)
-['pulp', 'scipy']
+['highs', 'pulp', 'scipy']
 """
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from __future__ import annotations
 from types import ModuleType
 
 from ..errors import AllocatorError
-from . import pulp_backend, scipy_highs
+from . import highs, pulp_backend, scipy_highs
 from .base import RawResult, SolveOptions, Termination
 
-BACKENDS: dict[str, ModuleType] = {"scipy": scipy_highs, "pulp": pulp_backend}
+BACKENDS: dict[str, ModuleType] = {"highs": highs, "scipy": scipy_highs, "pulp": pulp_backend}
 
 
 def get_backend(name: str) -> ModuleType:
@@ -30,4 +30,9 @@ def installed() -> list[str]:
     return [n for n, b in BACKENDS.items() if b.available()]
 
 
-__all__ = ["BACKENDS", "get_backend", "installed", "RawResult", "SolveOptions", "Termination"]
+def default_backend() -> str:
+    """``highs`` (warm starts, threads, progress) where highspy is installed, else ``scipy``."""
+    return "highs" if highs.available() else "scipy"
+
+
+__all__ = ["BACKENDS", "default_backend", "get_backend", "installed", "RawResult", "SolveOptions", "Termination"]

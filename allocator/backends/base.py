@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
+
+# progress(seconds, incumbent or None, bound or None), in the model's own units.
+Progress = Callable[[float, "float | None", "float | None"], None]
 
 
 class Termination(str, enum.Enum):
@@ -23,6 +27,9 @@ class SolveOptions:
     mip_gap: float = 1e-6                # relative
     threads: int | None = None
     verbose: bool = False
+    seed: int | None = None
+    warm_start: np.ndarray | None = None     # a feasible x to start from (backends that can)
+    progress: Progress | None = None         # called while the solver runs (backends that can)
 
 
 @dataclass(frozen=True)
@@ -34,3 +41,4 @@ class RawResult:
     seconds: float
     solver: str
     message: str = ""
+    warm_started: bool = False           # the backend accepted options.warm_start

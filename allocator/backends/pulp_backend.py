@@ -12,6 +12,7 @@ from ..model import LinearModel
 from .base import RawResult, SolveOptions, Termination
 
 name = "pulp"
+WARM_START = True                    # for CBC (PuLP's warmStart); PuLP's HiGHS class has none
 
 ALIASES = {"CBC": "PULP_CBC_CMD", "COIN": "COIN_CMD", "HIGHS": ("HiGHS", "HiGHS_CMD"),
            "GUROBI": ("GUROBI", "GUROBI_CMD"), "CPLEX": ("CPLEX_PY", "CPLEX_CMD"),
@@ -67,6 +68,8 @@ def _make_solver(pulp_name: str, options: SolveOptions):
         kwargs["gapRel"] = options.mip_gap
     if options.threads is not None and "threads" in params:
         kwargs["threads"] = options.threads
+    if options.warm_start is not None and "warmStart" in params:
+        kwargs["warmStart"] = True
     with warnings.catch_warnings():
         # PuLP 3.3 announces that PULP_CBC_CMD (its bundled CBC) goes away in PuLP 4; the
         # project pins pulp<4, where it is the CBC that every installation has.
@@ -111,6 +114,10 @@ def solve(model: LinearModel, options: SolveOptions, solver: str | None = None) 
     pulp_name = resolve(solver)
     prob, xs = _build(model)
     engine = _make_solver(pulp_name, options)
+    warm = options.warm_start is not None and getattr(engine, "optionsDict", {}).get("warmStart")
+    if warm:
+        for v, value in zip(xs, np.asarray(options.warm_start, dtype=float).tolist()):
+            v.setInitialValue(value)
     start = time.perf_counter()
     try:
         prob.solve(engine)
@@ -142,4 +149,4 @@ def solve(model: LinearModel, options: SolveOptions, solver: str | None = None) 
     if term is Termination.OPTIMAL:
         bound = objective if not model.is_mip else objective - options.mip_gap * abs(objective)
     return RawResult(term, x, objective, bound, seconds, pulp_name,
-                     pulp.LpStatus.get(prob.status, ""))
+                     pulp.LpStatus.get(prob.status, ""), warm_started=bool(warm))

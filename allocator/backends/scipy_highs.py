@@ -11,6 +11,7 @@ from ..model import LinearModel
 from .base import RawResult, SolveOptions, Termination
 
 name = "scipy"
+WARM_START = False                   # scipy.optimize.milp takes no starting solution
 
 # scipy.optimize.milp status codes.
 STATUS_MAP = {

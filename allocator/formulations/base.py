@@ -4,7 +4,7 @@ constraint groups that more than one objective uses. Everything is vectorised.""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import scipy.sparse as sp
@@ -19,12 +19,15 @@ class Built:
 
     ``decode(x)`` returns Plan fields (``assignment``, ``schedule``, ``amounts``, ...), and may
     return ``objective`` and ``bound`` when the model's value is not the objective itself.
+    ``encode(assignment)``, where given, is the inverse: a feasible x for a task -> device
+    assignment (a heuristic's plan), to warm-start the solver.
     """
 
     model: LinearModel
     decode: Callable[[np.ndarray], dict[str, Any]]
     sense: str = "min"                  # the objective's sense as the user sees it
     scale: float = 1.0                  # user objective = scale * model objective
+    encode: Callable[[Mapping[str, str]], np.ndarray] | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,22 @@ def decode_assignment(problem: Problem, P: Pairs, x: np.ndarray) -> dict[str, st
     order = np.lexsort((-xs, P.ti))                 # per task, largest value first
     first = order[np.r_[True, P.ti[order][1:] != P.ti[order][:-1]]]
     return {problem.tasks[P.ti[j]].name: problem.devices[P.di[j]] for j in first}
+
+
+def encode_assignment(problem: Problem, P: Pairs, assignment: Mapping[str, str]) -> np.ndarray:
+    """0/1 pair values for an assignment, its devices relabelled within each pool so that loads
+    do not increase (as the symmetry rows require; devices of a pool are interchangeable)."""
+    n = len(problem.tasks)
+    dev = np.array([problem.device_index[assignment[t.name]] for t in problem.tasks])
+    load = np.bincount(dev, weights=problem.ptime[np.arange(n), problem.device_pool[dev]],
+                       minlength=P.n_devices)
+    relabel = np.empty(P.n_devices, dtype=int)
+    first = 0
+    for pool in problem.pools:
+        ids = np.arange(first, first + pool.count)
+        relabel[ids[np.argsort(-load[ids], kind="stable")]] = ids
+        first += pool.count
+    return (relabel[dev][P.ti] == P.di).astype(float)
 
 
 def pair_names(problem: Problem, P: Pairs) -> Callable[[], list[str]]:

@@ -18,7 +18,8 @@ from ..model import RowBuilder
 from ..plan import sequence
 from ..problem import Problem
 from .base import (Built, add_assignment_rows, add_deadline_rows, add_horizon_rows,
-                   add_symmetry_rows, decode_assignment, pair_names, pairs)
+                   add_symmetry_rows, decode_assignment, encode_assignment, pair_names,
+                   pairs)
 
 name = "cost"
 
@@ -42,4 +43,5 @@ def build(problem: Problem) -> Built:
         return {"assignment": assignment, "schedule": sequence(problem, assignment),
                 "objective": float(c @ chosen)}
 
-    return Built(model, decode, sense=problem.sense, scale=sign)
+    return Built(model, decode, sense=problem.sense, scale=sign,
+                 encode=lambda assignment: encode_assignment(problem, P, assignment))

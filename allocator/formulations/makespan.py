@@ -17,7 +17,8 @@ from ..model import RowBuilder
 from ..plan import sequence
 from ..problem import Problem
 from .base import (Built, add_assignment_rows, add_deadline_rows, add_horizon_rows,
-                   add_symmetry_rows, decode_assignment, pad, pair_names, pairs)
+                   add_symmetry_rows, decode_assignment, encode_assignment, pad,
+                   pair_names, pairs)
 
 name = "makespan"
 
@@ -46,4 +47,8 @@ def build(problem: Problem) -> Built:
         return {"assignment": assignment, "schedule": schedule,
                 "objective": max((s.end for s in schedule), default=0.0)}
 
-    return Built(model, decode)
+    def encode(assignment) -> np.ndarray:
+        x = encode_assignment(problem, P, assignment)
+        return np.r_[x, max(c_lo, float((P.by_device() @ x).max(initial=0.0)))]
+
+    return Built(model, decode, encode=encode)

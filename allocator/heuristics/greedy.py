@@ -25,8 +25,13 @@ def order_fcfs(problem: Problem) -> list[int]:
 
 
 def order_sjf(problem: Problem) -> list[int]:
-    """Shortest job first: by compute, ascending; ties in file order."""
-    return sorted(range(len(problem.tasks)), key=lambda i: (problem.tasks[i].compute, i))
+    """Shortest job first: by compute, ascending (by fastest time where some task is given by a
+    ``time`` table and has no compute); ties in file order."""
+    if any(t.compute is None for t in problem.tasks):
+        size = problem.ptime.min(axis=1)
+    else:
+        size = [t.compute for t in problem.tasks]
+    return sorted(range(len(problem.tasks)), key=lambda i: (size[i], i))
 
 
 def order_priority(problem: Problem) -> list[int]:

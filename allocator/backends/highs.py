@@ -1,0 +1,129 @@
+"""HiGHS driven directly through highspy: the engine under both SciPy and PuLP's HiGHS, with
+what those interfaces leave out — a warm start (``setSolution``), a thread count, a seed and a
+progress callback with the incumbent and the bound while the solver runs."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..errors import AllocatorError
+from ..model import LinearModel
+from .base import Progress, RawResult, SolveOptions, Termination
+
+name = "highs"
+WARM_START = True
+
+
+def available() -> bool:
+    try:
+        import highspy  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def solvers() -> list[str]:
+    return ["HiGHS"]
+
+
+def _lp(model: LinearModel):
+    import highspy
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = model.n_cols, model.n_rows
+    inf = highspy.kHighsInf
+    lp.col_cost_ = model.c
+    lp.col_lower_ = np.where(np.isfinite(model.col_lo), model.col_lo, -inf)
+    lp.col_upper_ = np.where(np.isfinite(model.col_hi), model.col_hi, inf)
+    lp.row_lower_ = np.where(np.isfinite(model.row_lo), model.row_lo, -inf)
+    lp.row_upper_ = np.where(np.isfinite(model.row_hi), model.row_hi, inf)
+    lp.offset_ = model.c0
+    A = model.A.tocsr()
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = model.n_cols, model.n_rows
+    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = A.indices.astype(np.int32)
+    lp.a_matrix_.value_ = A.data.astype(float)
+    if model.is_mip:
+        lp.integrality_ = [highspy.HighsVarType.kInteger if b else highspy.HighsVarType.kContinuous
+                           for b in model.integrality]
+    return lp
+
+
+def solve(model: LinearModel, options: SolveOptions, solver: str | None = None) -> RawResult:
+    import highspy
+    if solver not in (None, "HiGHS", "highs"):
+        raise AllocatorError(f"the highs backend only drives HiGHS, not {solver!r}; use "
+                             f"backend='pulp' to reach other solvers")
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", bool(options.verbose))
+    h.setOptionValue("mip_rel_gap", float(options.mip_gap))
+    if options.time_limit is not None:
+        h.setOptionValue("time_limit", float(options.time_limit))
+    if options.threads is not None:
+        h.setOptionValue("threads", int(options.threads))
+    if options.seed is not None:
+        h.setOptionValue("random_seed", int(options.seed))
+    h.passModel(_lp(model))
+    warm = False
+    if options.warm_start is not None and model.is_mip:
+        sol = highspy.HighsSolution()
+        sol.col_value = np.asarray(options.warm_start, dtype=float)
+        sol.value_valid = True
+        warm = h.setSolution(sol) == highspy.HighsStatus.kOk
+    if options.progress is not None and model.is_mip:
+        _subscribe(h, model, options.progress)
+    start = time.perf_counter()
+    h.run()
+    seconds = time.perf_counter() - start
+    status = h.getModelStatus()
+    info = h.getInfo()
+    M = highspy.HighsModelStatus
+    has_x = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
+    if status == M.kOptimal:
+        term = Termination.OPTIMAL
+    elif status in (M.kInfeasible,):
+        term = Termination.INFEASIBLE
+    elif status in (M.kUnbounded, M.kUnboundedOrInfeasible):
+        term = Termination.UNBOUNDED if status == M.kUnbounded else Termination.INFEASIBLE
+    elif status in (M.kTimeLimit, M.kIterationLimit, M.kSolutionLimit, M.kInterrupt,
+                    M.kObjectiveBound, M.kObjectiveTarget):
+        term = Termination.FEASIBLE if has_x else Termination.NO_SOLUTION
+    else:
+        term = Termination.ERROR
+    x = None
+    if term in (Termination.OPTIMAL, Termination.FEASIBLE):
+        x = np.asarray(h.getSolution().col_value, dtype=float)
+        if model.is_mip:
+            x = np.where(model.integrality, np.round(x), x)
+    objective = model.objective_value(x) if x is not None else None
+    bound = None
+    if model.is_mip and term in (Termination.OPTIMAL, Termination.FEASIBLE,
+                                 Termination.NO_SOLUTION):
+        dual = float(info.mip_dual_bound)
+        if np.isfinite(dual):
+            bound = dual
+    elif not model.is_mip and term is Termination.OPTIMAL:
+        bound = objective
+    return RawResult(term, x, objective, bound, seconds, "HiGHS",
+                     h.modelStatusToString(status), warm_started=warm)
+
+
+def _subscribe(h, model: LinearModel, progress: Progress, every: float = 0.2) -> None:
+    """Report (seconds, incumbent, bound) to ``progress`` at most every ``every`` seconds, and
+    on every improving solution."""
+    last = [-np.inf]
+
+    def report(event, force: bool = False) -> None:
+        out = event.data_out
+        t = float(out.running_time)
+        if not force and t - last[0] < every:
+            return
+        last[0] = t
+        primal, dual = float(out.mip_primal_bound), float(out.mip_dual_bound)
+        progress(t, primal if abs(primal) < 1e30 else None,
+                 dual if abs(dual) < 1e30 else None)
+
+    h.cbMipInterrupt.subscribe(lambda e: report(e))
+    h.cbMipImprovingSolution.subscribe(lambda e: report(e, force=True))
