@@ -144,7 +144,8 @@ def choose_strategy(problem: Problem, objective: str, strategy: str = "auto") ->
     - ``full`` for every objective but makespan, with deadlines, and up to 50,000 task-device
       pairs (where it proves optimality quickly), and where pools hold fewer than 4 devices on
       average (aggregation loses most there: one LPT packing per pool of one or two devices);
-    - ``decomposed`` above 200,000 task-pool pairs;
+    - ``decomposed`` above 1,000,000 task-pool pairs (measured to lose more than aggregation
+      below that: docs/performance.md);
     - ``aggregated`` otherwise.
     """
     if strategy not in STRATEGIES:
@@ -159,18 +160,20 @@ def choose_strategy(problem: Problem, objective: str, strategy: str = "auto") ->
     n, d, k = len(problem.tasks), len(problem.devices), len(problem.pools)
     if not simple or n * d <= 50_000 or d / k < 4:
         return "full"
-    return "decomposed" if n * k > 200_000 else "aggregated"
+    return "decomposed" if n * k > 1_000_000 else "aggregated"
 
 
 def quick_plan(problem: Problem, objective: str, seed: int | None = 0,
                ) -> tuple[str, dict[str, str], float] | None:
     """The best plan of the quick heuristics (name, assignment, value), or None if none is
-    feasible: LPT and earliest-finish for makespan, local search on small problems."""
+    feasible or the problem is too large for them to be quick (they place task by task, device
+    by device): LPT up to 400,000 task-device pairs, earliest-finish up to 100,000 and local
+    search up to 20,000."""
     if problem.sense != "min" or objective not in ("makespan", "cost"):
         return None
     size = len(problem.tasks) * len(problem.devices)
-    names = ["lpt"] + (["earliest_finish"] if size <= 100_000 else []) + \
-        (["local_search"] if size <= 20_000 else [])
+    names = [name for name, limit in (("lpt", 400_000), ("earliest_finish", 100_000),
+                                      ("local_search", 20_000)) if size <= limit]
     best = None
     for name in names:
         plan = heuristics.run(problem, name, objective, seed)
@@ -228,8 +231,12 @@ def solve_built(problem: Problem, built: Built, engine, solver: str | None,
                Status.ERROR: f"{raw.solver} failed: {raw.message}"}[status]
         return Plan(status=status, reason=why, solve_seconds=solve_seconds, bound=lp,
                     lp_bound=lp, **common)
-    if built.sense == "min" and bound is not None and value is not None and value < bound:
-        bound = value          # an aggregated bound can pass a plan the packing makes better
+    if status is Status.OPTIMAL and bound is not None:
+        gap = abs(value - bound) / max(abs(value), 1e-12)
+        if gap > options.mip_gap + 1e-9:
+            # The model was solved, but the plan decoded from it (an aggregated model's packing)
+            # is not proven within the requested gap of the bound.
+            status = Status.FEASIBLE
     return Plan(status=status, objective=value, bound=bound, lp_bound=lp,
                 solve_seconds=solve_seconds, warm_start=started_from, **common, **fields)
 
