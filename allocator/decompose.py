@@ -20,7 +20,7 @@ import numpy as np
 from .backends import SolveOptions, Termination
 from .formulations import aggregated
 from .plan import Plan, Status, sequence
-from .problem import Pool, Problem
+from .problem import Problem
 
 TASKS_PER_PART = 2_500
 
@@ -61,14 +61,12 @@ def split(problem: Problem, parts: int, seed: int | None = 0
             continue
         keep = {t.name for t in tasks}
         pool_names = {p.name for p in pools}
-
-        def table(t):
-            return {n: {p: v for p, v in row.items() if p in pool_names}
-                    for n, row in t.items() if n in keep}
+        tables = {key: {n: {p: v for p, v in row.items() if p in pool_names}
+                        for n, row in getattr(problem, key).items() if n in keep}
+                  for key in ("throughput", "time", "cost")}
         sub = Problem(name=f"{problem.name}/part{j + 1}", pools=tuple(pools), tasks=tasks,
                       objective=problem.objective, horizon=problem.horizon,
-                      throughput=table(problem.throughput), time=table(problem.time),
-                      cost=table(problem.cost), sense=problem.sense)
+                      sense=problem.sense, **tables)
         out.append((sub, names))
     return out
 
