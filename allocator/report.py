@@ -64,6 +64,9 @@ def summary(problem: Problem, plan: Plan) -> Table:
         solver = f"{plan.backend}/{plan.solver}" if plan.solver else plan.backend
         t.add_row("solver", f"{solver}: built in {plan.build_seconds:.3f}s, "
                             f"solved in {plan.solve_seconds:.3f}s")
+        if plan.strategy is not None:
+            t.add_row("strategy", plan.strategy + (f", warm start from {plan.warm_start}"
+                                                   if plan.warm_start else ""))
     return t
 
 
