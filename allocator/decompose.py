@@ -84,7 +84,7 @@ def solve_decomposed(problem: Problem, engine, solver, options: SolveOptions, *,
         return solve(sub, objective="makespan", backend=engine.name, solver=solver,
                      time_limit=options.time_limit, mip_gap=options.mip_gap, threads=1,
                      lp_bound=False, seed=seed, strategy="auto" if len(sub.tasks) * len(
-                         sub.devices) <= 50_000 else "aggregated")
+                         sub.devices) <= 20_000 else "aggregated")
     with ThreadPoolExecutor(max_workers=workers) as pool:
         plans = list(pool.map(one, pieces))
     seconds = time.perf_counter() - start

@@ -141,7 +141,7 @@ def choose_strategy(problem: Problem, objective: str, strategy: str = "auto") ->
     """The strategy ``solve`` uses: ``strategy`` itself when forced (checked to apply), else
     chosen from the problem's size and pool structure.
 
-    - ``full`` for every objective but makespan, with deadlines, and up to 50,000 task-device
+    - ``full`` for every objective but makespan, with deadlines, and up to 20,000 task-device
       pairs (where it proves optimality quickly), and where pools hold fewer than 4 devices on
       average (aggregation loses most there: one LPT packing per pool of one or two devices);
     - ``decomposed`` above 1,000,000 task-pool pairs (measured to lose more than aggregation
@@ -158,7 +158,7 @@ def choose_strategy(problem: Problem, objective: str, strategy: str = "auto") ->
                                  f"deadlines; use strategy='full' for this problem")
         return strategy
     n, d, k = len(problem.tasks), len(problem.devices), len(problem.pools)
-    if not simple or n * d <= 50_000 or d / k < 4:
+    if not simple or n * d <= 20_000 or d / k < 4:
         return "full"
     return "decomposed" if n * k > 1_000_000 else "aggregated"
 
@@ -166,9 +166,9 @@ def choose_strategy(problem: Problem, objective: str, strategy: str = "auto") ->
 def quick_plan(problem: Problem, objective: str, seed: int | None = 0,
                ) -> tuple[str, dict[str, str], float] | None:
     """The best plan of the quick heuristics (name, assignment, value), or None if none is
-    feasible or the problem is too large for them to be quick (they place task by task, device
-    by device): LPT up to 400,000 task-device pairs, earliest-finish up to 100,000 and local
-    search up to 20,000."""
+    feasible: LPT up to 400,000 task-device pairs, earliest-finish up to 100,000 and local
+    search up to 20,000 (they place task by task, device by device); above that, for makespan,
+    ``pool_lpt`` (longest first to the least-loaded pool, then LPT inside each pool)."""
     if problem.sense != "min" or objective not in ("makespan", "cost"):
         return None
     size = len(problem.tasks) * len(problem.devices)
@@ -179,6 +179,12 @@ def quick_plan(problem: Problem, objective: str, seed: int | None = 0,
         plan = heuristics.run(problem, name, objective, seed)
         if plan.status.has_plan and (best is None or plan.objective < best[2]):
             best = (name, dict(plan.assignment), float(plan.objective))
+    if best is None and objective == "makespan" and not problem.has_horizon and \
+            not any(t.deadline is not None for t in problem.tasks):
+        # Too large for the task-by-device rules: one pass over pools, then a packing.
+        assignment = aggregated.pool_lpt(problem)
+        schedule = sequence(problem, assignment)
+        best = ("pool_lpt", assignment, max(s.end for s in schedule))
     return best
 
 

@@ -125,3 +125,19 @@ def test_cli_progress_line_only_after_a_while():
         progress(2.5, 10.0, 9.0)
         assert progress.status is not None
     assert "gap 10.00%" in buf.getvalue()
+
+
+def test_pool_lpt_places_every_task_and_verifies():
+    from allocator.formulations.aggregated import pool_lpt
+    from allocator.plan import Plan, Status, sequence
+    problem = fleet("many_per_pool", 200, 32, seed=5)
+    assignment = pool_lpt(problem)
+    assert set(assignment) == {t.name for t in problem.tasks}
+    schedule = sequence(problem, assignment)
+    plan = Plan(problem=problem.name, objective_name="makespan", status=Status.FEASIBLE,
+                assignment=assignment, schedule=schedule,
+                objective=max(s.end for s in schedule))
+    assert allocator.verify(problem, plan) == []
+    # Never better than the proven bound.
+    best = allocator.solve(problem, strategy="aggregated")
+    assert plan.objective >= best.bound * (1 - 1e-9)

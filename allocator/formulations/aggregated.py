@@ -111,3 +111,17 @@ def pack(problem: Problem, pool_of: np.ndarray) -> dict[str, str]:
             assignment[problem.tasks[i].name] = problem.devices[first[k] + d]
             heapq.heappush(heap, (load + float(problem.ptime[i, k]), d))
     return assignment
+
+
+def pool_lpt(problem: Problem) -> dict[str, str]:
+    """A quick plan for large fleets: tasks longest first, each to the pool whose average load
+    per device grows least, then :func:`pack` inside each pool. O(tasks x pools)."""
+    counts = np.array([q.count for q in problem.pools], dtype=float)
+    ptime = problem.ptime
+    load = np.zeros(len(problem.pools))
+    pool_of = np.empty(len(problem.tasks), dtype=int)
+    for i in np.argsort(-ptime.min(axis=1), kind="stable"):
+        k = int(np.argmin(np.maximum((load + ptime[i]) / counts, ptime[i])))
+        pool_of[i] = k
+        load[k] += ptime[i, k]
+    return pack(problem, pool_of)
