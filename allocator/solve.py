@@ -237,11 +237,11 @@ def solve_built(problem: Problem, built: Built, engine, solver: str | None,
                Status.ERROR: f"{raw.solver} failed: {raw.message}"}[status]
         return Plan(status=status, reason=why, solve_seconds=solve_seconds, bound=lp,
                     lp_bound=lp, **common)
-    if status is Status.OPTIMAL and bound is not None:
+    if status is Status.OPTIMAL and bound is not None and common["strategy"] == "aggregated":
         gap = abs(value - bound) / max(abs(value), 1e-12)
         if gap > options.mip_gap + 1e-9:
-            # The model was solved, but the plan decoded from it (an aggregated model's packing)
-            # is not proven within the requested gap of the bound.
+            # The aggregated model was solved, but the plan packed from it is not proven
+            # within the requested gap of the bound.
             status = Status.FEASIBLE
     return Plan(status=status, objective=value, bound=bound, lp_bound=lp,
                 solve_seconds=solve_seconds, warm_start=started_from, **common, **fields)
