@@ -205,7 +205,10 @@ def solve_built(problem: Problem, built: Built, engine, solver: str | None,
     if progress is not None:
         def report(seconds, incumbent, bound):
             progress(seconds + heuristic_seconds, user(incumbent), user(bound))
-    options = replace(options, warm_start=x0, progress=report)
+    limit = options.time_limit
+    if limit is not None:                  # the quick heuristics spend part of the time limit
+        limit = max(0.1 * limit, limit - heuristic_seconds)
+    options = replace(options, warm_start=x0, progress=report, time_limit=limit)
     raw = engine.solve(built.model, options, solver)
     solve_seconds = heuristic_seconds + raw.seconds
     common = {**common, "solver": raw.solver, "sense": built.sense}
