@@ -62,7 +62,7 @@ def _fit_error(problem: Problem, i: int) -> str:
     if not considered:
         return (f"task {t.name!r} allows kinds {list(t.allowed_kinds or ['any'])} and pools "
                 f"{list(t.allowed_pools or ['any'])}, but no pool matches both")
-    fast = [j for j in considered if np.isfinite(problem._time[i, j])]
+    fast = [j for j in considered if np.isfinite(problem.raw_ptime[i, j])]
     if not fast:
         return (f"task {t.name!r} may not run on any pool it allows "
                 f"({', '.join(problem.pools[j].name for j in considered)}): "

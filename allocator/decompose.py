@@ -73,7 +73,7 @@ def split(problem: Problem, parts: int, seed: int | None = 0
 
 def solve_decomposed(problem: Problem, engine, solver, options: SolveOptions, *,
                      parts: int | None, seed: int | None, lp_bound: bool, common: dict) -> Plan:
-    from .solve import solve
+    from .solve import FULL_PAIRS, solve
     k = parts or max(2, round(len(problem.tasks) / TASKS_PER_PART))
     start = time.perf_counter()
     pieces = split(problem, k, seed)
@@ -84,7 +84,7 @@ def solve_decomposed(problem: Problem, engine, solver, options: SolveOptions, *,
         return solve(sub, objective="makespan", backend=engine.name, solver=solver,
                      time_limit=options.time_limit, mip_gap=options.mip_gap, threads=1,
                      lp_bound=False, seed=seed, strategy="auto" if len(sub.tasks) * len(
-                         sub.devices) <= 20_000 else "aggregated")
+                         sub.devices) <= FULL_PAIRS else "aggregated")
     with ThreadPoolExecutor(max_workers=workers) as pool:
         plans = list(pool.map(one, pieces))
     seconds = time.perf_counter() - start

@@ -138,7 +138,7 @@ class Problem:
         return ok
 
     @cached_property
-    def _time(self) -> np.ndarray:
+    def raw_ptime(self) -> np.ndarray:
         """compute / rate, replaced by the ``time`` overrides; inf where forbidden, NaN where
         the task has neither a compute nor a time for the pool."""
         compute = np.array([t.compute if t.compute is not None else np.nan for t in self.tasks])
@@ -153,12 +153,12 @@ class Problem:
     @cached_property
     def eligible(self) -> np.ndarray:
         """``eligible[i, p]``: task i may run on a device of pool p (memory, kind, pool, speed)."""
-        return self.allowed & np.isfinite(self._time)
+        return self.allowed & np.isfinite(self.raw_ptime)
 
     @cached_property
     def ptime(self) -> np.ndarray:
         """Processing time (s) of task i on one device of pool p; ``inf`` where ineligible."""
-        return np.where(self.eligible, self._time, np.inf)
+        return np.where(self.eligible, self.raw_ptime, np.inf)
 
     @cached_property
     def price(self) -> np.ndarray:

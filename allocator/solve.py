@@ -29,6 +29,7 @@ STATUS_OF = {
 
 
 STRATEGIES = ("auto", "full", "aggregated", "decomposed")
+FULL_PAIRS = 20_000        # task-device pairs up to which auto always keeps the full model
 
 
 def solve(problem: Problem | str | Mapping[str, Any], *, objective: str | None = None,
@@ -158,7 +159,7 @@ def choose_strategy(problem: Problem, objective: str, strategy: str = "auto") ->
                                  f"deadlines; use strategy='full' for this problem")
         return strategy
     n, d, k = len(problem.tasks), len(problem.devices), len(problem.pools)
-    if not simple or n * d <= 20_000 or d / k < 4:
+    if not simple or n * d <= FULL_PAIRS or d / k < 4:
         return "full"
     return "decomposed" if n * k > 1_000_000 else "aggregated"
 

@@ -14,7 +14,7 @@ import allocator
 from allocator import gap
 from allocator.errors import ProblemError
 
-from .conftest import solved
+from .conftest import ENGINES, solved
 
 ROOT = gap.benchmark_root()
 KNOWN = gap.known_values()
@@ -190,7 +190,7 @@ def test_orlib_published_optimum(file, number, sense):
 @needs_data
 @pytest.mark.parametrize("name", ["gap1-1", "gap4-3", "gap8-5"])
 def test_orlib_published_optimum_on_cbc(name):
-    if ("pulp", "CBC") not in [tuple(e) for e in __import__("tests.conftest").conftest.ENGINES]:
+    if ("pulp", "CBC") not in ENGINES:
         pytest.skip("CBC is not installed")
     file, number = name.split("-")
     inst = gap.instances(file)[int(number) - 1]

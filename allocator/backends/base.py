@@ -21,6 +21,20 @@ class Termination(str, enum.Enum):
     ERROR = "error"
 
 
+def importable(module: str) -> bool:
+    """``module`` can be imported here (without importing it)."""
+    import importlib.util
+    return importlib.util.find_spec(module) is not None
+
+
+def only_highs(backend: str, solver: str | None) -> None:
+    """Refuse a solver name other than HiGHS for a backend that drives HiGHS alone."""
+    if solver not in (None, "HiGHS", "highs"):
+        from ..errors import AllocatorError
+        raise AllocatorError(f"the {backend} backend only drives HiGHS, not {solver!r}; use "
+                             f"backend='pulp' to reach other solvers")
+
+
 @dataclass(frozen=True)
 class SolveOptions:
     time_limit: float | None = None      # seconds

@@ -8,20 +8,15 @@ import time
 
 import numpy as np
 
-from ..errors import AllocatorError
 from ..model import LinearModel
-from .base import Progress, RawResult, SolveOptions, Termination
+from .base import Progress, RawResult, SolveOptions, Termination, importable, only_highs
 
 name = "highs"
 WARM_START = True
 
 
 def available() -> bool:
-    try:
-        import highspy  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return importable("highspy")
 
 
 def solvers() -> list[str]:
@@ -53,9 +48,7 @@ def _lp(model: LinearModel):
 
 def solve(model: LinearModel, options: SolveOptions, solver: str | None = None) -> RawResult:
     import highspy
-    if solver not in (None, "HiGHS", "highs"):
-        raise AllocatorError(f"the highs backend only drives HiGHS, not {solver!r}; use "
-                             f"backend='pulp' to reach other solvers")
+    only_highs(name, solver)
     h = highspy.Highs()
     h.setOptionValue("output_flag", bool(options.verbose))
     h.setOptionValue("mip_rel_gap", float(options.mip_gap))

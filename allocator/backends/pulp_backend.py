@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import AllocatorError
 from ..model import LinearModel
-from .base import RawResult, SolveOptions, Termination
+from .base import RawResult, SolveOptions, Termination, importable
 
 name = "pulp"
 WARM_START = True                    # for CBC (PuLP's warmStart); PuLP's HiGHS class has none
@@ -21,11 +21,7 @@ ALIASES = {"CBC": "PULP_CBC_CMD", "COIN": "COIN_CMD", "HIGHS": ("HiGHS", "HiGHS_
 
 
 def available() -> bool:
-    try:
-        import pulp  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return importable("pulp")
 
 
 def solvers() -> list[str]:

@@ -8,7 +8,7 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from ..model import LinearModel
-from .base import RawResult, SolveOptions, Termination
+from .base import RawResult, SolveOptions, Termination, only_highs
 
 name = "scipy"
 WARM_START = False                   # scipy.optimize.milp takes no starting solution
@@ -32,10 +32,7 @@ def solvers() -> list[str]:
 
 
 def solve(model: LinearModel, options: SolveOptions, solver: str | None = None) -> RawResult:
-    if solver not in (None, "HiGHS", "highs"):
-        from ..errors import AllocatorError
-        raise AllocatorError(f"the scipy backend only drives HiGHS, not {solver!r}; "
-                             f"use backend='pulp' to reach other solvers")
+    only_highs(name, solver)
     opts: dict = {"disp": options.verbose, "mip_rel_gap": options.mip_gap}
     if options.time_limit is not None:
         opts["time_limit"] = float(options.time_limit)

@@ -29,7 +29,7 @@ import scipy.sparse as sp
 from ..model import RowBuilder
 from ..plan import sequence
 from ..problem import Problem
-from .base import Built
+from .base import Built, largest_per_task
 
 name = "aggregated"
 
@@ -71,9 +71,7 @@ def build(problem: Problem) -> Built:
                                           for i, k in zip(ti, pi)] + ["C"])
 
     def decode(x: np.ndarray) -> dict:
-        ys = x[:n_pairs]
-        order = np.lexsort((-ys, ti))
-        first = order[np.r_[True, ti[order][1:] != ti[order][:-1]]]
+        first = largest_per_task(ti, x[:n_pairs])
         pool_of = np.empty(n_tasks, dtype=int)
         pool_of[ti[first]] = pi[first]
         assignment = pack(problem, pool_of)

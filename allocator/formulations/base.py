@@ -113,11 +113,16 @@ def add_symmetry_rows(rows: RowBuilder, problem: Problem, P: Pairs, n_extra: int
              lambda: [f"symmetry[{problem.devices[i]}>={problem.devices[j]}]" for i, j in pairs_])
 
 
+def largest_per_task(ti: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """For each task in ``ti``, the column holding its largest value (robust to a 0/1
+    solution that came back as 0.9999 and 0.0001)."""
+    order = np.lexsort((-values, ti))               # per task, largest value first
+    return order[np.r_[True, ti[order][1:] != ti[order][:-1]]]
+
+
 def decode_assignment(problem: Problem, P: Pairs, x: np.ndarray) -> dict[str, str]:
     """Task -> device from a 0/1 solution (the largest entry of each task, to be robust)."""
-    xs = x[:P.n]
-    order = np.lexsort((-xs, P.ti))                 # per task, largest value first
-    first = order[np.r_[True, P.ti[order][1:] != P.ti[order][:-1]]]
+    first = largest_per_task(P.ti, x[:P.n])
     return {problem.tasks[P.ti[j]].name: problem.devices[P.di[j]] for j in first}
 
 
