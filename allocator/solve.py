@@ -164,19 +164,33 @@ def choose_strategy(problem: Problem, objective: str, strategy: str = "auto") ->
     return "decomposed" if n * k > 1_000_000 else "aggregated"
 
 
+QUICK = {"lpt": 400_000, "earliest_finish": 100_000}   # task-device pairs each rule may take
+REGRET = {"cost": 400_000, "makespan": 100_000}          # the regret rule, per objective
+IMPROVE = 20_000            # local search without a deadline; with one, up to 400,000 pairs
+HEURISTIC_SHARE = 0.2       # of the time limit, for the quick heuristics (5 s without a limit)
+LNS_SHARE = 0.5             # of what is left after them, for neighbourhood search
+
+
 def quick_plan(problem: Problem, objective: str, seed: int | None = 0,
+               deadline: float | None = None, improve: bool = True,
                ) -> tuple[str, dict[str, str], float] | None:
     """The best plan of the quick heuristics (name, assignment, value), or None if none is
-    feasible: LPT up to 400,000 task-device pairs, earliest-finish up to 100,000 and local
-    search up to 20,000 (they place task by task, device by device); above that, for makespan,
-    ``pool_lpt`` (longest first to the least-loaded pool, then LPT inside each pool)."""
+    feasible.
+
+    The constructive rules run where the size allows: LPT up to 400,000 task-device pairs,
+    earliest-finish up to 100,000, regret up to 400,000 for cost and 100,000 for makespan.
+    Above those sizes, for makespan, ``pool_lpt`` (longest first to the least-loaded pool,
+    then LPT inside each pool). With ``improve``, local search then polishes the best (see
+    :func:`polish`). No new rule starts after ``deadline`` (a ``time.perf_counter`` value).
+    """
     if problem.sense != "min" or objective not in ("makespan", "cost"):
         return None
     size = len(problem.tasks) * len(problem.devices)
-    names = [name for name, limit in (("lpt", 400_000), ("earliest_finish", 100_000),
-                                      ("local_search", 20_000)) if size <= limit]
+    limits = {**QUICK, "regret": REGRET[objective]}
     best = None
-    for name in names:
+    for name, limit in limits.items():
+        if size > limit or (deadline is not None and time.perf_counter() > deadline):
+            continue
         plan = heuristics.run(problem, name, objective, seed)
         if plan.status.has_plan and (best is None or plan.objective < best[2]):
             best = (name, dict(plan.assignment), float(plan.objective))
@@ -186,42 +200,92 @@ def quick_plan(problem: Problem, objective: str, seed: int | None = 0,
         assignment = aggregated.pool_lpt(problem)
         schedule = sequence(problem, assignment)
         best = ("pool_lpt", assignment, max(s.end for s in schedule))
-    return best
+    return polish(problem, objective, best, seed, deadline) if improve else best
+
+
+def polish(problem: Problem, objective: str, start: tuple[str, dict[str, str], float] | None,
+           seed: int | None, deadline: float | None):
+    """Local search from ``start`` (name, assignment, value) up to 20,000 task-device pairs,
+    or 400,000 with a ``deadline``, where it stops; the start itself (or None) when it finds
+    nothing better. The name becomes ``<start>+local_search``."""
+    size = len(problem.tasks) * len(problem.devices)
+    if start is None or size > (IMPROVE if deadline is None else 400_000):
+        return start
+    assignment = heuristics.improve(problem, start[1], objective, seed=seed, deadline=deadline)
+    value = heuristics.value(problem, assignment, objective)
+    if value < start[2] - 1e-9 * max(1.0, abs(start[2])):
+        return (f"{start[0]}+local_search", assignment, value)
+    return start
+
+
+def lp_rounding(problem: Problem, objective: str, whole: dict[int, int], seed: int | None,
+                ) -> tuple[str, dict[str, str], float] | None:
+    """LP rounding: keep the tasks the LP relaxation places whole and place the split ones by
+    the regret rule (name ``lp_rounding``); None if that gets stuck."""
+    assignment, reason = heuristics.HEURISTICS["regret"](problem, objective, seed, fixed=whole)
+    if reason is not None:
+        return None
+    return ("lp_rounding", assignment, heuristics.value(problem, assignment, objective))
 
 
 def solve_built(problem: Problem, built: Built, engine, solver: str | None,
                 options: SolveOptions, *, lp_bound: bool, warm_start: bool,
                 progress=None, common: dict) -> Plan:
-    """Solve a built model (with a warm start and progress where asked) into a Plan."""
+    """Solve a built model (with a warm start and progress where asked) into a Plan.
+
+    With a warm start, the quick heuristics run first, then the LP relaxation (also the
+    reported ``lp_bound``), rounded into a second candidate where the formulation allows;
+    local search polishes the better one (all this within a fifth of the time limit, or 5 s
+    without one), which then starts the solver with the time that is left (at least a tenth
+    of the limit).
+    """
     objective = common["objective_name"]
     started = time.perf_counter()
-    quick = quick_plan(problem, objective, options.seed) if warm_start else None
-    heuristic_seconds = time.perf_counter() - started
+    limit = options.time_limit
+    deadline = started + (HEURISTIC_SHARE * limit if limit is not None else 5.0)
+    quick = quick_plan(problem, objective, options.seed, deadline, improve=False) \
+        if warm_start else None
 
     def user(v):                                    # model units -> the user's objective
         return None if v is None else float(v * built.scale)
+
+    relaxed = None
+    guide = warm_start and built.integral is not None and problem.sense == "min"
+    if built.model.is_mip and (lp_bound or guide):
+        relaxed = engine.solve(built.model.relaxed(),
+                               replace(options, warm_start=None, progress=None), solver)
+        if relaxed.termination is not Termination.OPTIMAL:
+            relaxed = None
+    if guide and relaxed is not None:
+        rounded = lp_rounding(problem, objective, built.integral(relaxed.x), options.seed)
+        if rounded is not None and (quick is None or rounded[2] < quick[2]):
+            quick = rounded
+    if warm_start:
+        quick = polish(problem, objective, quick, options.seed, deadline)
+    lp = user(relaxed.objective) if lp_bound and relaxed is not None else None
+    heuristic_seconds = time.perf_counter() - started
 
     x0 = built.encode(quick[1]) if quick is not None and built.model.is_mip else None
     report = None
     if progress is not None:
         def report(seconds, incumbent, bound):
             progress(seconds + heuristic_seconds, user(incumbent), user(bound))
-    limit = options.time_limit
-    if limit is not None:                  # the quick heuristics spend part of the time limit
+    search = warm_start and x0 is not None and built.pairs is not None and limit is not None
+    end = None if limit is None else started + limit
+    if limit is not None:          # the heuristics and the relaxation spend part of the limit
         limit = max(0.1 * limit, limit - heuristic_seconds)
+        if search:                 # half of what is left goes to neighbourhood search
+            limit = max(0.1 * options.time_limit, (1 - LNS_SHARE) * limit)
     options = replace(options, warm_start=x0, progress=report, time_limit=limit)
     raw = engine.solve(built.model, options, solver)
-    solve_seconds = heuristic_seconds + raw.seconds
+    if search and raw.termination in (Termination.FEASIBLE, Termination.NO_SOLUTION):
+        raw = _neighbourhoods(built, engine, solver, options, raw, x0, end,
+                              busiest=objective == "makespan")
+    solve_seconds = time.perf_counter() - started
     common = {**common, "solver": raw.solver, "sense": built.sense}
     status = STATUS_OF[raw.termination]
-    lp = None
-    if lp_bound and built.model.is_mip and status in (Status.OPTIMAL, Status.FEASIBLE,
-                                                      Status.NO_SOLUTION):
-        relaxed = engine.solve(built.model.relaxed(), replace(options, warm_start=None,
-                                                              progress=None), solver)
-        solve_seconds += relaxed.seconds
-        if relaxed.termination is Termination.OPTIMAL:
-            lp = user(relaxed.objective)
+    if status not in (Status.OPTIMAL, Status.FEASIBLE, Status.NO_SOLUTION):
+        lp = None
     bound = user(raw.bound)
     if lp is not None:
         bound = lp if bound is None else (max(bound, lp) if built.sense == "min" else min(bound, lp))
@@ -249,6 +313,26 @@ def solve_built(problem: Problem, built: Built, engine, solver: str | None,
             status = Status.FEASIBLE
     return Plan(status=status, objective=value, bound=bound, lp_bound=lp,
                 solve_seconds=solve_seconds, warm_start=started_from, **common, **fields)
+
+
+def _neighbourhoods(built: Built, engine, solver, options: SolveOptions, raw, x0, end: float,
+                    busiest: bool):
+    """Large-neighbourhood search (:mod:`allocator.lns`) from the better of the solver's
+    incumbent and the warm start, until ``end``; ``raw`` with the improved solution."""
+    from . import lns
+    x = x0
+    if raw.x is not None and raw.objective is not None and \
+            raw.objective <= built.model.objective_value(x0):
+        x = raw.x
+    started = time.perf_counter()
+    best, rounds = lns.search(built.model, built.pairs, x, engine, solver, options, end,
+                              seed=options.seed, busiest=busiest)
+    log.info("neighbourhood search: %d improving sub-models in %.1fs", rounds,
+             time.perf_counter() - started)
+    value = built.model.objective_value(best)
+    if raw.objective is not None and value >= raw.objective:
+        return raw
+    return replace(raw, x=best, objective=value, termination=Termination.FEASIBLE)
 
 
 def _infeasible_reason(problem: Problem, objective: str) -> str:

@@ -1,7 +1,7 @@
 """Solve the public generalized-assignment instances and compare with their published values.
 
     python benchmarks/gap.py [--time-limit 60] [--groups gap1,...] [--backends highs,scipy,pulp]
-                             [--workers 2] [--out docs/benchmarks-gap.md]
+                             [--workers 2] [--instances d801600,...] [--out docs/benchmarks-gap.md]
 
 Reads the instances from ../shared/benchmarks (or ALLOCATOR_BENCHMARKS); exits with a message
 where they are absent. OR-Library gap1-gap12 (both senses) and gapa-gapc run on every backend
@@ -53,6 +53,8 @@ def main(argv=None) -> int:
     ap.add_argument("--groups", default=",".join(EASY + HARD))
     ap.add_argument("--backends", default="highs,scipy,pulp")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--instances", default=None,
+                    help="only these instance names (comma-separated) from the groups")
     ap.add_argument("--out", default="docs/benchmarks-gap.md")
     args = ap.parse_args(argv)
     root = gap.benchmark_root()
@@ -65,6 +67,8 @@ def main(argv=None) -> int:
     for group in args.groups.split(","):
         senses = ("min", "max") if group[3:].isdigit() else ("min",)
         for inst in gap.instances(group, root):
+            if args.instances and inst.name not in args.instances.split(","):
+                continue
             for sense in senses:
                 for backend in (backends if group in EASY else backends[:1]):
                     jobs.append((group, inst, sense, backend))
@@ -92,7 +96,8 @@ def write(rows, args, out: Path) -> None:
         f"{__import__('os').cpu_count()} cores, Python {platform.python_version()}, "
         f"highspy {__import__('highspy').Highs().version()}; date {date.today()}.",
         f"Command: `python benchmarks/gap.py --time-limit {args.time_limit:g} --groups "
-        f"{args.groups} --backends {args.backends} --workers {args.workers}`.",
+        f"{args.groups} --backends {args.backends} --workers {args.workers}"
+        + (f" --instances {args.instances}" if args.instances else "") + "`.",
         "",
         "Every instance is read from `../shared/benchmarks` at run time and solved as the `cost` "
         "objective (agents → one-device pools with a horizon, jobs → tasks with per-pool time "

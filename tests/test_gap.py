@@ -13,6 +13,10 @@ import pytest
 import allocator
 from allocator import gap
 from allocator.errors import ProblemError
+from allocator.backends import SolveOptions, get_backend
+from allocator.formulations import FORMULATIONS
+from allocator.heuristics import HEURISTICS
+from allocator.solve import lp_rounding
 
 from .conftest import ENGINES, solved
 
@@ -61,6 +65,53 @@ def test_small_instances_match_brute_force_on_every_engine(seed, sense, engine):
         assert plan.bound <= plan.objective + 1e-6
     else:
         assert plan.bound >= plan.objective - 1e-6
+
+
+def test_regret_places_the_task_that_would_lose_most_first():
+    # Two agents with room for one job each. Cheapest first in file order puts job 0 on agent
+    # 0 (2) and job 1 on agent 1 (10): 12. Job 1 loses 9 by not getting agent 0, job 0 only 1,
+    # so regret places job 1 first: job 1 -> agent 0 (1), job 0 -> agent 1 (3): 4, the optimum.
+    inst = gap.GapInstance("regret", cost=np.array([[2, 1], [3, 10]]), use=np.ones((2, 2)),
+                           capacity=np.array([1, 1]))
+    problem = gap.to_problem(inst, "min")
+    plan = allocator.solve(problem, objective="cost", method="regret")
+    assert allocator.verify(problem, plan) == []
+    assert gap.assignment_of(problem, plan).tolist() == [1, 0]
+    assert plan.objective == 4 == brute_force(inst, "min")
+    # Fixed placements (an LP's whole ones) are kept as given.
+    assignment, reason = HEURISTICS["regret"](problem, "cost", fixed={0: 0})
+    assert reason is None and assignment == {"job1": "agent1[0]", "job2": "agent2[0]"}
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_regret_and_lp_rounding_are_feasible_and_no_better_than_brute_force(seed):
+    inst = random_instance(seed, m=3, n=7)
+    want = brute_force(inst, "min")
+    problem = gap.to_problem(inst, "min")
+    plan = allocator.solve(problem, method="regret")
+    assert allocator.verify(problem, plan) == []
+    if want is None:
+        assert plan.status == "infeasible"
+    elif plan.status == "feasible":
+        assert plan.objective >= want
+    # The LP-rounded start that seeds the solver: the LP's whole placements kept, the rest
+    # placed by regret; feasible and no better than the optimum when it finds a plan.
+    built = FORMULATIONS["cost"].build(problem)
+    relaxed = get_backend("highs").solve(built.model.relaxed(), SolveOptions(), None)
+    if relaxed.x is None:                       # the LP is infeasible, so is the problem
+        assert want is None
+        return
+    whole = built.integral(relaxed.x)
+    rounded = lp_rounding(problem, "cost", whole, 0)
+    if want is None:
+        assert rounded is None
+    elif rounded is not None:
+        name, assignment, value = rounded
+        a = gap.assignment_of(problem, allocator.Plan(
+            problem=problem.name, objective_name="cost", status=allocator.Status.FEASIBLE,
+            assignment=assignment))
+        assert inst.feasible(a) and inst.value(a) == value >= want
+        assert all(a[i] == problem.device_pool[d] for i, d in whole.items())
 
 
 def test_hand_worked_instance_both_senses():

@@ -45,6 +45,10 @@ EXPECTED = {
     "first_fit_decreasing": ({"b": "p[0]", "d": "p[0]", "c": "p[1]", "a": "p[1]"}, 5.0),
     # min-min: b on 0 (1); c on 1 (2); d: 0 -> 3, 1 -> 4: on 0 (3); a: 0 -> 6, 1 -> 5: on 1
     "earliest_finish": ({"b": "p[0]", "c": "p[1]", "d": "p[0]", "a": "p[1]"}, 5.0),
+    # sufferage: all regrets 0 at first, so a (the earliest) -> p[0] (3, 0); then b, c and d
+    # each finish 2 earlier on p[1] (regret 3, 3, 3 with b earliest): b -> p[1] (3, 1); c and
+    # d both regret 2: c -> p[1] (3, 3); d finishes at 5 on either: p[0]
+    "regret": ({"a": "p[0]", "b": "p[1]", "c": "p[1]", "d": "p[0]"}, 5.0),
 }
 
 
@@ -68,6 +72,13 @@ def test_weighted_round_robin_follows_throughput():
     plan = allocator.solve(doc, method="weighted_round_robin")
     assert [plan.assignment[f"t{i}"] for i in range(6)] == \
         ["fast[0]", "slow[0]", "fast[0]", "fast[0]", "slow[0]", "fast[0]"]
+
+
+def test_local_search_stops_at_its_deadline():
+    problem = allocator.load(FOUR)
+    start = EXPECTED["fcfs"][0]
+    assert improve(problem, start, "makespan", deadline=0.0) == start
+    assert improve(problem, start, "makespan") != start
 
 
 def test_local_search_reaches_the_optimum_on_the_hand_case():

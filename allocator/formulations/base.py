@@ -20,7 +20,10 @@ class Built:
     ``decode(x)`` returns Plan fields (``assignment``, ``schedule``, ``amounts``, ...), and may
     return ``objective`` and ``bound`` when the model's value is not the objective itself.
     ``encode(assignment)``, where given, is the inverse: a feasible x for a task -> device
-    assignment (a heuristic's plan), to warm-start the solver.
+    assignment (a heuristic's plan), to warm-start the solver. ``integral(x)``, where given,
+    reads a relaxed solution's whole placements: {task index: device index} for the tasks the
+    LP puts on one device entirely (the start of an LP-guided plan). ``pairs``, where given,
+    says which task and device each of the first columns is (for large-neighbourhood search).
     """
 
     model: LinearModel
@@ -28,6 +31,8 @@ class Built:
     sense: str = "min"                  # the objective's sense as the user sees it
     scale: float = 1.0                  # user objective = scale * model objective
     encode: Callable[[Mapping[str, str]], np.ndarray] | None = None
+    integral: Callable[[np.ndarray], dict[int, int]] | None = None
+    pairs: Pairs | None = None        # the task x device pairs behind the first columns
 
 
 @dataclass(frozen=True)
@@ -124,6 +129,12 @@ def decode_assignment(problem: Problem, P: Pairs, x: np.ndarray) -> dict[str, st
     """Task -> device from a 0/1 solution (the largest entry of each task, to be robust)."""
     first = largest_per_task(P.ti, x[:P.n])
     return {problem.tasks[P.ti[j]].name: problem.devices[P.di[j]] for j in first}
+
+
+def integral_pairs(P: Pairs, x: np.ndarray, tol: float = 1e-6) -> dict[int, int]:
+    """{task: device} for the pairs a relaxed solution sets to 1 (within ``tol``)."""
+    whole = np.flatnonzero(x[:P.n] >= 1 - tol)
+    return {int(P.ti[j]): int(P.di[j]) for j in whole}
 
 
 def encode_assignment(problem: Problem, P: Pairs, assignment: Mapping[str, str]) -> np.ndarray:

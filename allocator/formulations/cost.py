@@ -18,8 +18,8 @@ from ..model import RowBuilder
 from ..plan import sequence
 from ..problem import Problem
 from .base import (Built, add_assignment_rows, add_deadline_rows, add_horizon_rows,
-                   add_symmetry_rows, decode_assignment, encode_assignment, pair_names,
-                   pairs)
+                   add_symmetry_rows, decode_assignment, encode_assignment, integral_pairs,
+                   pair_names, pairs)
 
 name = "cost"
 
@@ -44,4 +44,5 @@ def build(problem: Problem) -> Built:
                 "objective": float(c @ chosen)}
 
     return Built(model, decode, sense=problem.sense, scale=sign,
-                 encode=lambda assignment: encode_assignment(problem, P, assignment))
+                 encode=lambda assignment: encode_assignment(problem, P, assignment),
+                 integral=lambda x: integral_pairs(P, x), pairs=P)

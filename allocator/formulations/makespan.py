@@ -17,7 +17,7 @@ from ..model import RowBuilder
 from ..plan import sequence
 from ..problem import Problem
 from .base import (Built, add_assignment_rows, add_deadline_rows, add_horizon_rows,
-                   add_symmetry_rows, decode_assignment, encode_assignment, pad,
+                   add_symmetry_rows, decode_assignment, encode_assignment, integral_pairs, pad,
                    pair_names, pairs)
 
 name = "makespan"
@@ -51,4 +51,5 @@ def build(problem: Problem) -> Built:
         x = encode_assignment(problem, P, assignment)
         return np.r_[x, max(c_lo, float((P.by_device() @ x).max(initial=0.0)))]
 
-    return Built(model, decode, encode=encode)
+    return Built(model, decode, encode=encode, integral=lambda x: integral_pairs(P, x),
+                 pairs=P)

@@ -14,11 +14,12 @@ import time
 from typing import Callable
 
 from ..errors import AllocatorError
-from ..evaluate import evaluate
 from ..plan import Plan, Status, sequence
 from ..problem import Problem
 from . import greedy as g
+from .greedy import value
 from .local_search import improve
+from .regret import regret
 
 GREEDY: dict[str, tuple[g.Ordering, g.Placement]] = {
     "fcfs": (g.order_fcfs, g.place_earliest_available),
@@ -47,12 +48,12 @@ def _earliest_finish(problem: Problem, objective: str, seed: int | None = None):
 
 def _local_search(problem: Problem, objective: str, seed: int | None = 0):
     start = None
-    for name in list(GREEDY) + ["earliest_finish"]:
+    for name in list(GREEDY) + ["earliest_finish", "regret"]:
         assignment, reason = HEURISTICS[name](problem, objective)
         if reason is None:
-            value = _value(problem, assignment, objective)
-            if start is None or value < start[0]:
-                start = (value, assignment)
+            v = value(problem, assignment, objective)
+            if start is None or v < start[0]:
+                start = (v, assignment)
     if start is None:
         return {}, "no greedy heuristic found a feasible start for local search"
     return improve(problem, start[1], objective, seed=seed), None
@@ -60,13 +61,8 @@ def _local_search(problem: Problem, objective: str, seed: int | None = 0):
 
 HEURISTICS: dict[str, Callable] = {name: _greedy(name) for name in GREEDY}
 HEURISTICS["earliest_finish"] = _earliest_finish
+HEURISTICS["regret"] = regret
 HEURISTICS["local_search"] = _local_search
-
-
-def _value(problem: Problem, assignment: dict[str, str], objective: str) -> float:
-    plan = Plan(problem=problem.name, objective_name=objective, status=Status.FEASIBLE,
-                assignment=assignment)
-    return evaluate(problem, plan).objective(objective)
 
 
 def run(problem: Problem, method: str, objective: str, seed: int | None = 0) -> Plan:
@@ -87,4 +83,4 @@ def run(problem: Problem, method: str, objective: str, seed: int | None = 0) -> 
         return Plan(status=Status.INFEASIBLE, reason=f"{method}: {reason}", **common)
     return Plan(status=Status.FEASIBLE, assignment=assignment,
                 schedule=sequence(problem, assignment),
-                objective=_value(problem, assignment, objective), **common)
+                objective=value(problem, assignment, objective), **common)

@@ -14,6 +14,8 @@ from typing import Callable
 
 import numpy as np
 
+from ..evaluate import evaluate
+from ..plan import Plan, Status
 from ..problem import Problem
 
 # -- orderings: Problem -> task indices in placement order -----------------------------------
@@ -252,3 +254,10 @@ def _min_min_checked(problem: Problem) -> tuple[dict[str, str], str | None]:
         assignment[problem.tasks[i].name] = problem.devices[d]
         left.remove(i)
     return assignment, None
+
+
+def value(problem: Problem, assignment: dict[str, str], objective: str) -> float:
+    """The objective of ``assignment`` (each device running its tasks back to back)."""
+    plan = Plan(problem=problem.name, objective_name=objective, status=Status.FEASIBLE,
+                assignment=assignment)
+    return evaluate(problem, plan).objective(objective)

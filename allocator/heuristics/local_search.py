@@ -6,12 +6,14 @@ order). Improvement is judged on the objective, for makespan refined lexicograph
 sorted device loads (so that shortening the second-busiest device counts as progress towards
 shortening the busiest): a step improves iff the larger load of the two devices it touches
 strictly decreases. First improvement, scanning tasks in an order drawn with ``seed``.
-It never returns a plan worse than its start.
+It never returns a plan worse than its start; given a ``deadline`` (a ``time.perf_counter``
+value) it stops there with the best plan so far.
 """
 
 from __future__ import annotations
 
 import random
+import time
 
 import numpy as np
 
@@ -20,7 +22,8 @@ from .greedy import fits_device
 
 
 def improve(problem: Problem, assignment: dict[str, str], objective: str,
-            seed: int | None = 0, max_rounds: int = 100_000) -> dict[str, str]:
+            seed: int | None = 0, max_rounds: int = 100_000,
+            deadline: float | None = None) -> dict[str, str]:
     """Hill-climb from ``assignment``; return an assignment at least as good.
 
     A move or swap changes the loads of two devices only, so it is judged on those two:
@@ -33,14 +36,17 @@ def improve(problem: Problem, assignment: dict[str, str], objective: str,
     P = problem.ptime[:, problem.device_pool]                     # task x device seconds
     C = problem.price[:, problem.device_pool]                     # cost of task i on device d
     load = np.bincount(where, weights=P[np.arange(n), where], minlength=m)
-    constrained = problem.has_horizon or any(t.deadline is not None
-                                                     for t in problem.tasks)
+    # Horizons are checked on the load vector; deadlines need each device's queue.
+    has_deadlines = any(t.deadline is not None for t in problem.tasks)
+    limit = problem.device_horizon * (1 + 1e-9)
     eps = 1e-9
 
     def ok(d: int, tasks: np.ndarray) -> bool:
-        return not constrained or fits_device(problem, list(tasks), d)
+        return not has_deadlines or fits_device(problem, list(tasks), d)
 
     for _ in range(max_rounds):
+        if deadline is not None and time.perf_counter() > deadline:
+            break
         improved = False
         order = list(range(n))
         rng.shuffle(order)
@@ -52,6 +58,7 @@ def improve(problem: Problem, assignment: dict[str, str], objective: str,
             else:
                 gain = load[a] - (load + P[i])                    # > 0: the pair's max drops
             gain[a] = -np.inf
+            gain[~np.isfinite(P[i]) | (load + P[i] > limit)] = -np.inf
             for b in np.flatnonzero(gain > eps * max(1.0, load[a])):
                 if ok(b, np.r_[np.flatnonzero(where == b), i]):
                     load[a] -= P[i, a]
@@ -73,7 +80,7 @@ def improve(problem: Problem, assignment: dict[str, str], objective: str,
                 gain = np.maximum(load[a], load[b]) - np.maximum(new_a, new_b)
                 scale = max(1.0, load[a])
             gain[b == a] = -np.inf
-            gain[~np.isfinite(gain)] = -np.inf
+            gain[~np.isfinite(gain) | (new_a > limit[a]) | (new_b > limit[b])] = -np.inf
             for j in np.flatnonzero(gain > eps * scale):
                 bj = where[j]
                 tasks_a = np.r_[np.flatnonzero((where == a) & (np.arange(n) != i)), j]
