@@ -166,7 +166,8 @@ def choose_strategy(problem: Problem, objective: str, strategy: str = "auto") ->
 
 QUICK = {"lpt": 400_000, "earliest_finish": 100_000}   # task-device pairs each rule may take
 REGRET = {"cost": 400_000, "makespan": 100_000}          # the regret rule, per objective
-IMPROVE = 20_000            # local search without a deadline; with one, up to 400,000 pairs
+IMPROVE = 20_000            # task-device pairs for local search without a deadline
+IMPROVE_DEADLINE = 10_000_000                           # and with one
 HEURISTIC_SHARE = 0.2       # of the time limit, for the quick heuristics (5 s without a limit)
 LNS_SHARE = 0.5             # of what is left after them, for neighbourhood search
 
@@ -206,10 +207,10 @@ def quick_plan(problem: Problem, objective: str, seed: int | None = 0,
 def polish(problem: Problem, objective: str, start: tuple[str, dict[str, str], float] | None,
            seed: int | None, deadline: float | None):
     """Local search from ``start`` (name, assignment, value) up to 20,000 task-device pairs,
-    or 400,000 with a ``deadline``, where it stops; the start itself (or None) when it finds
+    or 10,000,000 with a ``deadline``, where it stops; the start itself (or None) when it finds
     nothing better. The name becomes ``<start>+local_search``."""
     size = len(problem.tasks) * len(problem.devices)
-    if start is None or size > (IMPROVE if deadline is None else 400_000):
+    if start is None or size > (IMPROVE if deadline is None else IMPROVE_DEADLINE):
         return start
     assignment = heuristics.improve(problem, start[1], objective, seed=seed, deadline=deadline)
     value = heuristics.value(problem, assignment, objective)
@@ -236,8 +237,8 @@ def solve_built(problem: Problem, built: Built, engine, solver: str | None,
     With a warm start, the quick heuristics run first, then the LP relaxation (also the
     reported ``lp_bound``), rounded into a second candidate where the formulation allows;
     local search polishes the better one (all this within a fifth of the time limit, or 5 s
-    without one), which then starts the solver with the time that is left (at least a tenth
-    of the limit).
+    without one). If the LP bound proves it within ``mip_gap``, that is the plan (optimal);
+    otherwise it starts the solver with the time that is left (at least a tenth of the limit).
     """
     objective = common["objective_name"]
     started = time.perf_counter()
@@ -252,8 +253,9 @@ def solve_built(problem: Problem, built: Built, engine, solver: str | None,
     relaxed = None
     guide = warm_start and built.integral is not None and problem.sense == "min"
     if built.model.is_mip and (lp_bound or guide):
-        relaxed = engine.solve(built.model.relaxed(),
-                               replace(options, warm_start=None, progress=None), solver)
+        left = None if limit is None else max(0.1 * limit, started + limit - time.perf_counter())
+        relaxed = engine.solve(built.model.relaxed(), replace(
+            options, warm_start=None, progress=None, time_limit=left), solver)
         if relaxed.termination is not Termination.OPTIMAL:
             relaxed = None
     if guide and relaxed is not None:
@@ -264,6 +266,14 @@ def solve_built(problem: Problem, built: Built, engine, solver: str | None,
         quick = polish(problem, objective, quick, options.seed, deadline)
     lp = user(relaxed.objective) if lp_bound and relaxed is not None else None
     heuristic_seconds = time.perf_counter() - started
+    if quick is not None and relaxed is not None and built.sense == "min":
+        bound = user(relaxed.objective)
+        if quick[2] - bound <= options.mip_gap * max(abs(quick[2]), 1e-12):
+            # The LP bound already proves the start within the gap: no MIP to run.
+            return Plan(status=Status.OPTIMAL, objective=quick[2], bound=bound, lp_bound=lp,
+                        solve_seconds=heuristic_seconds, warm_start=quick[0],
+                        assignment=quick[1], schedule=sequence(problem, quick[1]),
+                        **common, solver=relaxed.solver, sense=built.sense)
 
     x0 = built.encode(quick[1]) if quick is not None and built.model.is_mip else None
     report = None
@@ -271,10 +281,11 @@ def solve_built(problem: Problem, built: Built, engine, solver: str | None,
         def report(seconds, incumbent, bound):
             progress(seconds + heuristic_seconds, user(incumbent), user(bound))
     search = warm_start and x0 is not None and built.pairs is not None and limit is not None
+    repack = common["strategy"] == "aggregated"
     end = None if limit is None else started + limit
     if limit is not None:          # the heuristics and the relaxation spend part of the limit
         limit = max(0.1 * limit, limit - heuristic_seconds)
-        if search:                 # half of what is left goes to neighbourhood search
+        if search or repack:       # half of what is left goes to the search after the MIP
             limit = max(0.1 * options.time_limit, (1 - LNS_SHARE) * limit)
     options = replace(options, warm_start=x0, progress=report, time_limit=limit)
     raw = engine.solve(built.model, options, solver)
@@ -305,7 +316,15 @@ def solve_built(problem: Problem, built: Built, engine, solver: str | None,
                Status.ERROR: f"{raw.solver} failed: {raw.message}"}[status]
         return Plan(status=status, reason=why, solve_seconds=solve_seconds, bound=lp,
                     lp_bound=lp, **common)
-    if status is Status.OPTIMAL and bound is not None and common["strategy"] == "aggregated":
+    if repack and bound is not None and value > bound * (1 + options.mip_gap):
+        # The packing inside the pools lost against the bound: local search on the devices.
+        polished = polish(problem, objective, ("", fields["assignment"], value), options.seed,
+                          end if end is not None else time.perf_counter() + 5.0)
+        if polished[2] < value:
+            value = polished[2]
+            fields = {"assignment": polished[1], "schedule": sequence(problem, polished[1])}
+        solve_seconds = time.perf_counter() - started
+    if status is Status.OPTIMAL and bound is not None and repack:
         gap = abs(value - bound) / max(abs(value), 1e-12)
         if gap > options.mip_gap + 1e-9:
             # The aggregated model was solved, but the plan packed from it is not proven

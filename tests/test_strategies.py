@@ -11,6 +11,7 @@ import pytest
 from rich.console import Console
 
 import allocator
+from allocator.backends import get_backend
 from allocator.errors import AllocatorError
 from allocator.solve import choose_strategy
 from allocator.synthetic import FAMILIES, fleet
@@ -142,3 +143,24 @@ def test_pool_lpt_places_every_task_and_verifies():
     # Never better than the proven bound.
     best = allocator.solve(problem, strategy="aggregated")
     assert plan.objective >= best.bound * (1 - 1e-9)
+
+
+def test_a_start_the_lp_bound_proves_skips_the_mip(monkeypatch):
+    # Four 1-second tasks on two identical devices: LPT gives 2 s, the LP bound is 2 s, so the
+    # start is proven optimal and no integer model is solved.
+    doc = {"name": "even", "pools": [{"name": "p", "kind": "gpu", "count": 2, "memory": "16GiB",
+                                      "throughput": 1}],
+           "tasks": [{"name": f"t{i}", "compute": 1, "memory": "1GiB"} for i in range(4)]}
+    engine = get_backend("highs")
+    calls = []
+    real = engine.solve
+
+    def counting(model, options, solver):
+        calls.append(model.is_mip)
+        return real(model, options, solver)
+    monkeypatch.setattr(engine, "solve", counting)
+    plan = allocator.solve(doc, backend="highs")
+    assert plan.status == "optimal" and plan.objective == 2.0 and plan.bound == 2.0
+    assert plan.warm_start is not None
+    assert calls == [False]                      # the relaxation only
+    assert allocator.verify(allocator.load(doc), plan) == []

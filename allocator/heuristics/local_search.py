@@ -5,14 +5,14 @@ Both must keep the plan feasible (eligibility, horizon, deadlines under earliest
 order). Improvement is judged on the objective, for makespan refined lexicographically by the
 sorted device loads (so that shortening the second-busiest device counts as progress towards
 shortening the busiest): a step improves iff the larger load of the two devices it touches
-strictly decreases. First improvement, scanning tasks in an order drawn with ``seed``.
+strictly decreases. First improvement for each task, scanning the tasks in an order drawn with
+``seed``, round after round until a round improves nothing.
 It never returns a plan worse than its start; given a ``deadline`` (a ``time.perf_counter``
 value) it stops there with the best plan so far.
 """
 
 from __future__ import annotations
 
-import random
 import time
 
 import numpy as np
@@ -30,7 +30,7 @@ def improve(problem: Problem, assignment: dict[str, str], objective: str,
     for makespan it improves iff the larger of the two loads strictly decreases (then the
     sorted load vector decreases lexicographically); for cost iff the cost strictly decreases.
     """
-    rng = random.Random(seed)
+    rng = np.random.default_rng(seed)
     n, m = len(problem.tasks), len(problem.devices)
     where = np.array([problem.device_index[assignment[t.name]] for t in problem.tasks])
     P = problem.ptime[:, problem.device_pool]                     # task x device seconds
@@ -44,13 +44,12 @@ def improve(problem: Problem, assignment: dict[str, str], objective: str,
     def ok(d: int, tasks: np.ndarray) -> bool:
         return not has_deadlines or fits_device(problem, list(tasks), d)
 
+    rows = np.arange(n)
     for _ in range(max_rounds):
-        if deadline is not None and time.perf_counter() > deadline:
-            break
         improved = False
-        order = list(range(n))
-        rng.shuffle(order)
-        for i in order:
+        for count, i in enumerate(rng.permutation(n)):
+            if deadline is not None and count % 64 == 0 and time.perf_counter() > deadline:
+                break
             a = where[i]
             # Moves: task i to another device b.
             if objective == "cost":
@@ -59,18 +58,18 @@ def improve(problem: Problem, assignment: dict[str, str], objective: str,
                 gain = load[a] - (load + P[i])                    # > 0: the pair's max drops
             gain[a] = -np.inf
             gain[~np.isfinite(P[i]) | (load + P[i] > limit)] = -np.inf
+            moved = False
             for b in np.flatnonzero(gain > eps * max(1.0, load[a])):
                 if ok(b, np.r_[np.flatnonzero(where == b), i]):
                     load[a] -= P[i, a]
                     load[b] += P[i, b]
                     where[i] = b
-                    improved = True
+                    moved = improved = True
                     break
-            if improved:
-                break
+            if moved:
+                continue
             # Swaps: task i with a task j on another device b = where[j].
             b = where
-            rows = np.arange(n)
             new_a = load[a] - P[i, a] + P[:, a]
             new_b = load[b] - P[rows, b] + P[i, b]
             if objective == "cost":
@@ -83,16 +82,14 @@ def improve(problem: Problem, assignment: dict[str, str], objective: str,
             gain[~np.isfinite(gain) | (new_a > limit[a]) | (new_b > limit[b])] = -np.inf
             for j in np.flatnonzero(gain > eps * scale):
                 bj = where[j]
-                tasks_a = np.r_[np.flatnonzero((where == a) & (np.arange(n) != i)), j]
-                tasks_b = np.r_[np.flatnonzero((where == bj) & (np.arange(n) != j)), i]
+                tasks_a = np.r_[np.flatnonzero((where == a) & (rows != i)), j]
+                tasks_b = np.r_[np.flatnonzero((where == bj) & (rows != j)), i]
                 if ok(a, tasks_a) and ok(bj, tasks_b):
                     load[a] += P[j, a] - P[i, a]
                     load[bj] += P[i, bj] - P[j, bj]
                     where[i], where[j] = bj, a
                     improved = True
                     break
-            if improved:
-                break
-        if not improved:
+        if not improved or (deadline is not None and time.perf_counter() > deadline):
             break
     return {t.name: problem.devices[where[i]] for i, t in enumerate(problem.tasks)}
