@@ -97,7 +97,8 @@ def solve(
     measure: Optional[Measure] = typer.Option(None, help="load_balance: max_load or inverse_sum."),
     method: str = typer.Option("optimal", help="optimal (the model) or a heuristic: fcfs, sjf, "
                                "priority, round_robin, least_loaded, weighted_round_robin, "
-                               "first_fit_decreasing, lpt, earliest_finish, local_search."),
+                               "first_fit_decreasing, lpt, earliest_finish, regret, "
+                               "local_search."),
     seed: int = typer.Option(0, help="Seed for heuristics that use randomness."),
     out_file: Optional[Path] = typer.Option(None, "--out", help="Write the plan (.json or .yaml)."),
     as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON instead."),
