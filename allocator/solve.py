@@ -262,18 +262,19 @@ def solve_built(problem: Problem, built: Built, engine, solver: str | None,
         rounded = lp_rounding(problem, objective, built.integral(relaxed.x), options.seed)
         if rounded is not None and (quick is None or rounded[2] < quick[2]):
             quick = rounded
-    if warm_start:
-        quick = polish(problem, objective, quick, options.seed, deadline)
     lp = user(relaxed.objective) if lp_bound and relaxed is not None else None
+
+    def proven() -> bool:          # the LP bound proves the start within the gap
+        return quick is not None and relaxed is not None and built.sense == "min" and \
+            quick[2] - user(relaxed.objective) <= options.mip_gap * max(abs(quick[2]), 1e-12)
+    if warm_start and not proven():
+        quick = polish(problem, objective, quick, options.seed, deadline)
     heuristic_seconds = time.perf_counter() - started
-    if quick is not None and relaxed is not None and built.sense == "min":
-        bound = user(relaxed.objective)
-        if quick[2] - bound <= options.mip_gap * max(abs(quick[2]), 1e-12):
-            # The LP bound already proves the start within the gap: no MIP to run.
-            return Plan(status=Status.OPTIMAL, objective=quick[2], bound=bound, lp_bound=lp,
-                        solve_seconds=heuristic_seconds, warm_start=quick[0],
-                        assignment=quick[1], schedule=sequence(problem, quick[1]),
-                        **common, solver=relaxed.solver, sense=built.sense)
+    if proven():                   # no MIP to run
+        return Plan(status=Status.OPTIMAL, objective=quick[2], bound=user(relaxed.objective),
+                    lp_bound=lp, solve_seconds=heuristic_seconds, warm_start=quick[0],
+                    assignment=quick[1], schedule=sequence(problem, quick[1]),
+                    **common, solver=relaxed.solver, sense=built.sense)
 
     x0 = built.encode(quick[1]) if quick is not None and built.model.is_mip else None
     report = None
