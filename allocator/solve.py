@@ -7,7 +7,7 @@ import time
 from dataclasses import replace
 from typing import Any, Callable, Mapping
 
-from . import heuristics
+from . import heuristics, lns
 from .backends import SolveOptions, Termination, default_backend, get_backend
 from .checks import check_objective_inputs, infeasibility
 from .errors import AllocatorError
@@ -339,7 +339,6 @@ def _neighbourhoods(built: Built, engine, solver, options: SolveOptions, raw, x0
                     busiest: bool):
     """Large-neighbourhood search (:mod:`allocator.lns`) from the better of the solver's
     incumbent and the warm start, until ``end``; ``raw`` with the improved solution."""
-    from . import lns
     x = x0
     if raw.x is not None and raw.objective is not None and \
             raw.objective <= built.model.objective_value(x0):
