@@ -19,6 +19,7 @@ import time
 from dataclasses import replace
 
 import numpy as np
+import scipy.sparse as sp
 
 from .backends import SolveOptions, Termination
 from .formulations.base import Pairs
@@ -31,8 +32,9 @@ TARGET_COLUMNS = 2_000    # free pair columns aimed at first
 def sub_model(model: LinearModel, x: np.ndarray, free: np.ndarray) -> LinearModel:
     """The model over the columns ``free`` (a boolean mask), every other one fixed at x."""
     fixed_part = model.A @ np.where(free, 0.0, x)
-    touched = np.flatnonzero(np.diff(model.A[:, free].tocsr().indptr) > 0)
-    A = model.A[touched][:, free]
+    columns = sp.csr_array(model.A[:, free])
+    touched = np.flatnonzero(np.diff(columns.indptr) > 0)
+    A = columns[touched]
     return LinearModel(c=model.c[free], A=A, row_lo=model.row_lo[touched] - fixed_part[touched],
                        row_hi=model.row_hi[touched] - fixed_part[touched],
                        col_lo=model.col_lo[free], col_hi=model.col_hi[free],

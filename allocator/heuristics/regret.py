@@ -71,11 +71,16 @@ def _place(problem: Problem, P: np.ndarray, V0: np.ndarray, H: np.ndarray, *,
         top[rows, 0], top[rows, 1] = best, second
         val[rows, 0], val[rows, 1] = first, V[r, second]
 
-    where: dict[int, int] = dict(fixed or {})
-    for i, d in where.items():
+    where: dict[int, int] = {}
+
+    def put(i: int, d: int) -> None:
+        where[i] = d
         queue[d].append(i)
         load[d] += P[i, d]
         left[i] = False
+
+    for i, d in (fixed or {}).items():
+        put(i, d)
     refresh(np.arange(n))
     while left.any():
         rows = np.flatnonzero(left)
@@ -89,10 +94,7 @@ def _place(problem: Problem, P: np.ndarray, V0: np.ndarray, H: np.ndarray, *,
             banned[i, d] = True              # a fuller device never takes it back
             refresh(np.array([i]))
             continue
-        where[i] = d
-        queue[d].append(i)
-        load[d] += P[i, d]
-        left[i] = False
+        put(i, d)
         stale = np.flatnonzero(left & ((top[:, 0] == d) | (top[:, 1] == d)))
         if stale.size:
             refresh(stale)
