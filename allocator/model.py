@@ -70,35 +70,57 @@ class RowBuilder:
     """Stacks constraint blocks given as sparse matrices, each with bounds and a name maker.
 
     Formulations describe each constraint group once, vectorised, e.g.
-    ``rows.add(A_assign, lo=1, hi=1, names=lambda: [f"assign[{t}]" for t in tasks])``.
+    ``rows.add(A_assign, lo=1, hi=1, names=lambda: [f"assign[{t}]" for t in tasks])``, or by
+    its compressed rows with ``add_csr``; the matrix is assembled in one step at the end.
     """
 
     def __init__(self, n_cols: int):
         self.n_cols = n_cols
-        self._blocks: list[sp.csr_array] = []
+        self._m = 0                          # rows so far
+        self._nnz = 0                        # entries so far
+        self._ptr: list[np.ndarray] = []     # each block's row starts, shifted to the whole
+        self._col: list[np.ndarray] = []
+        self._val: list[np.ndarray] = []
         self._lo: list[np.ndarray] = []
         self._hi: list[np.ndarray] = []
         self._names: list[Callable[[], list[str]]] = []
 
     def add(self, block, lo, hi, names: Callable[[], list[str]]) -> None:
+        """A block of rows over the model's first ``block.shape[1]`` columns (the rest zero)."""
         block = sp.csr_array(block)
-        assert block.shape[1] == self.n_cols, (block.shape, self.n_cols)
-        m = block.shape[0]
+        assert block.shape[1] <= self.n_cols, (block.shape, self.n_cols)
+        self.add_csr(block.indptr, block.indices, block.data, lo, hi, names)
+
+    def add_csr(self, indptr, indices, data, lo, hi, names: Callable[[], list[str]]) -> None:
+        """A block of rows in compressed form: row k holds ``data[indptr[k]:indptr[k+1]]`` in
+        the columns ``indices[...]`` (each column at most once per row). The pieces are only
+        kept: the model's matrix is assembled once, in ``build``."""
+        m = len(indptr) - 1
         if m == 0:
             return
-        self._blocks.append(block)
-        self._lo.append(np.broadcast_to(np.asarray(lo, dtype=float), (m,)).copy())
-        self._hi.append(np.broadcast_to(np.asarray(hi, dtype=float), (m,)).copy())
+        indptr, indices = np.asarray(indptr), np.asarray(indices)
+        if indices.size == 0:                # e.g. [], which numpy reads as floats
+            indices = indices.astype(np.int32)
+        assert indices.dtype.kind in "iu", indices.dtype
+        self._ptr.append(indptr[:-1] - indptr[0] + self._nnz)
+        self._col.append(indices[indptr[0]:indptr[-1]])
+        self._val.append(np.asarray(data, dtype=float)[indptr[0]:indptr[-1]])
+        self._lo.append(np.broadcast_to(np.asarray(lo, dtype=float), (m,)))
+        self._hi.append(np.broadcast_to(np.asarray(hi, dtype=float), (m,)))
         self._names.append(names)
+        self._m += m
+        self._nnz += int(indptr[-1] - indptr[0])
 
     def build(self, c, col_lo, col_hi, integrality, c0: float = 0.0,
               col_names: Callable[[], list[str]] | None = None) -> LinearModel:
-        if self._blocks:
-            A = sp.csr_array(sp.vstack(self._blocks, format="csr"))
-            lo, hi = np.concatenate(self._lo), np.concatenate(self._hi)
-        else:
-            A = sp.csr_array((0, self.n_cols))
-            lo = hi = np.zeros(0)
+        # 32-bit indices where they fit (what the solvers take).
+        index = np.int32 if max(self._nnz, self.n_cols) < 2 ** 31 else np.int64
+        A = sp.csr_array((np.concatenate(self._val + [np.zeros(0)]),
+                          np.concatenate(self._col + [np.zeros(0, index)], dtype=index),
+                          np.concatenate(self._ptr + [[self._nnz]], dtype=index)),
+                         shape=(self._m, self.n_cols))
+        lo = np.concatenate(self._lo + [np.zeros(0)])
+        hi = np.concatenate(self._hi + [np.zeros(0)])
         makers = list(self._names)
         return LinearModel(
             c=np.asarray(c, dtype=float), A=A, row_lo=lo, row_hi=hi,

@@ -4,6 +4,7 @@ constraint groups that more than one objective uses. Everything is vectorised.""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -54,6 +55,17 @@ class Pairs:
         v = np.ones(self.n) if values is None else values
         return sp.csr_array((v, (self.ti, np.arange(self.n))), shape=(self.n_tasks, self.n))
 
+    @cached_property
+    def device_major(self) -> tuple[np.ndarray, np.ndarray]:
+        """(indptr, order): the pairs grouped by device, in task order within each; device d's
+        pairs are ``order[indptr[d]:indptr[d + 1]]``."""
+        at = np.full((self.n_devices, self.n_tasks), -1,
+                     dtype=np.int32 if self.n < 2 ** 31 else np.int64)
+        at[self.di, self.ti] = np.arange(self.n)
+        at = at.ravel()
+        order = at[at >= 0]
+        return np.r_[0, np.cumsum(np.bincount(self.di, minlength=self.n_devices))], order
+
     def by_device(self, values=None) -> sp.csr_array:
         """Matrix with one row per device: ``values`` (default the times) at its pairs."""
         v = self.p if values is None else values
@@ -67,55 +79,86 @@ def pairs(problem: Problem) -> Pairs:
     return Pairs(ti, di, p, len(problem.tasks), len(problem.devices))
 
 
-def pad(block: sp.csr_array, n_extra: int, extra=None) -> sp.csr_array:
-    """Append ``n_extra`` columns (zeros, or the dense/sparse ``extra``) to a block."""
-    right = sp.csr_array((block.shape[0], n_extra)) if extra is None else sp.csr_array(extra)
-    return sp.csr_array(sp.hstack([block, right], format="csr"))
+def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The concatenation of ``arange(s, s + l)`` over the pairs of ``starts`` and ``lengths``."""
+    before = np.cumsum(lengths) - lengths
+    return np.repeat(starts - before, lengths) + np.arange(lengths.sum())
 
 
-def add_assignment_rows(rows: RowBuilder, problem: Problem, P: Pairs, n_extra: int) -> None:
+def device_rows(P: Pairs, devices: np.ndarray, values=None):
+    """Compressed rows (indptr, columns, values) of "sum of ``values`` (default the times)
+    over device ``devices[k]``'s pairs", row k for each k; zero values are left out."""
+    indptr, order = P.device_major
+    lengths = np.diff(indptr)[devices]
+    cols = order[ranges(indptr[devices], lengths)]
+    v = (P.p if values is None else values)[cols]
+    if not v.all():
+        whole = v != 0
+        lengths = np.bincount(np.repeat(np.arange(len(devices)), lengths)[whole],
+                              minlength=len(devices))
+        cols, v = cols[whole], v[whole]
+    return np.r_[0, np.cumsum(lengths)], cols, v
+
+
+def add_assignment_rows(rows: RowBuilder, problem: Problem, P: Pairs) -> None:
     # Each task is assigned to exactly one device (or split over devices, summing to 1).
-    rows.add(pad(P.by_task(), n_extra), 1.0, 1.0,
-             lambda: [f"assign[{t.name}]" for t in problem.tasks])
+    # The pairs come task by task, so the rows are the columns in order.
+    indptr = np.r_[0, np.cumsum(np.bincount(P.ti, minlength=P.n_tasks))]
+    rows.add_csr(indptr, np.arange(P.n), np.ones(P.n), 1.0, 1.0,
+                 lambda: [f"assign[{t.name}]" for t in problem.tasks])
 
 
-def add_deadline_rows(rows: RowBuilder, problem: Problem, P: Pairs, n_extra: int) -> None:
+def add_load_rows(rows: RowBuilder, problem: Problem, P: Pairs, column: int) -> None:
+    """Every device's load is at most the variable in ``column`` (the makespan C)."""
+    m = P.n_devices
+    indptr, cols, v = device_rows(P, np.arange(m))
+    indptr = indptr + np.arange(m + 1)               # one more entry per row: -1 for C
+    last = indptr[1:] - 1
+    body = np.ones(indptr[-1], bool)
+    body[last] = False
+    idx, val = np.empty(indptr[-1], cols.dtype), np.empty(indptr[-1])
+    idx[body], val[body] = cols, v
+    idx[last], val[last] = column, -1.0
+    rows.add_csr(indptr, idx, val, -np.inf, 0.0, lambda: [f"load[{d}]" for d in problem.devices])
+
+
+def add_deadline_rows(rows: RowBuilder, problem: Problem, P: Pairs) -> None:
     """Jackson's condition: with every task released at 0, a device meets all deadlines (run in
     earliest-deadline order) iff for each deadline D the work due by D fits in [0, D]."""
     deadlines = np.array([t.deadline if t.deadline is not None else np.inf for t in problem.tasks])
     due = deadlines[P.ti]
     for D in np.unique(deadlines[np.isfinite(deadlines)]):
-        mask = due <= D
-        block = P.by_device(np.where(mask, P.p, 0.0))
-        block.eliminate_zeros()
-        keep = np.flatnonzero(np.diff(block.indptr) > 0)
+        due_work = np.where(due <= D, P.p, 0.0)
+        keep = np.unique(P.di[due_work != 0])           # devices with work due by D
         # Work due by D on each device fits before D.
-        rows.add(pad(block[keep], n_extra), -np.inf, float(D),
-                 lambda D=D, keep=keep: [f"deadline[{problem.devices[d]},{D:g}s]" for d in keep])
+        rows.add_csr(*device_rows(P, keep, due_work), -np.inf, float(D),
+                     lambda D=D, keep=keep: [f"deadline[{problem.devices[d]},{D:g}s]" for d in keep])
 
 
-def add_horizon_rows(rows: RowBuilder, problem: Problem, P: Pairs, n_extra: int) -> None:
+def add_horizon_rows(rows: RowBuilder, problem: Problem, P: Pairs) -> None:
     """Every device's load fits in its horizon (the pool's, else the problem's), where finite."""
     h = problem.device_horizon
     keep = np.flatnonzero(np.isfinite(h))
-    if keep.size:
-        rows.add(pad(P.by_device()[keep], n_extra), -np.inf, h[keep],
+    rows.add_csr(*device_rows(P, keep), -np.inf, h[keep],
                  lambda: [f"horizon[{problem.devices[d]}]" for d in keep])
 
 
-def add_symmetry_rows(rows: RowBuilder, problem: Problem, P: Pairs, n_extra: int) -> None:
+def add_symmetry_rows(rows: RowBuilder, problem: Problem, P: Pairs) -> None:
     """Devices of one pool are interchangeable: order their loads (valid for every objective
     whose constraints treat devices of a pool alike), which removes equivalent solutions."""
-    load = P.by_device()
     first = np.r_[0, np.cumsum([p.count for p in problem.pools])[:-1]]
     pairs_ = [(d, d + 1) for f, p in zip(first, problem.pools) for d in range(f, f + p.count - 1)]
     if not pairs_:
         return
+    # Row k: device a[k, 0]'s load (+p), then device a[k, 1]'s (-p).
     a = np.array(pairs_)
-    block = load[a[:, 0]] - load[a[:, 1]]
+    indptr, order = P.device_major
+    lengths = np.diff(indptr)[a]
+    cols = order[ranges(indptr[a].ravel(), lengths.ravel())]
+    sign = np.repeat(np.tile([1.0, -1.0], len(a)), lengths.ravel())
     # Within a pool, device k carries at least as much load as device k+1.
-    rows.add(pad(sp.csr_array(block), n_extra), 0.0, np.inf,
-             lambda: [f"symmetry[{problem.devices[i]}>={problem.devices[j]}]" for i, j in pairs_])
+    rows.add_csr(np.r_[0, np.cumsum(lengths.sum(axis=1))], cols, sign * P.p[cols], 0.0, np.inf,
+                 lambda: [f"symmetry[{problem.devices[i]}>={problem.devices[j]}]" for i, j in pairs_])
 
 
 def largest_per_task(ti: np.ndarray, values: np.ndarray) -> np.ndarray:

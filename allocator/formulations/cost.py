@@ -27,10 +27,10 @@ name = "cost"
 def build(problem: Problem) -> Built:
     P = pairs(problem)
     rows = RowBuilder(P.n)
-    add_assignment_rows(rows, problem, P, 0)
-    add_horizon_rows(rows, problem, P, 0)
-    add_deadline_rows(rows, problem, P, 0)
-    add_symmetry_rows(rows, problem, P, 0)
+    add_assignment_rows(rows, problem, P)
+    add_horizon_rows(rows, problem, P)
+    add_deadline_rows(rows, problem, P)
+    add_symmetry_rows(rows, problem, P)
     c = problem.price[P.ti, problem.device_pool[P.di]]
     sign = -1.0 if problem.sense == "max" else 1.0
     model = rows.build(sign * c, np.zeros(P.n), np.ones(P.n), np.ones(P.n, bool),

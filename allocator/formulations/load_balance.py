@@ -28,7 +28,8 @@ from ..evaluate import usable_devices
 from ..model import RowBuilder
 from ..plan import split_schedule
 from ..problem import Problem
-from .base import Built, add_assignment_rows, add_horizon_rows, pad, pair_names, pairs
+from .base import (Built, add_assignment_rows, add_horizon_rows, add_load_rows, pair_names,
+                   pairs)
 
 name = "load_balance"
 RATIO = 1.05
@@ -55,13 +56,12 @@ def build(problem: Problem, measure: str | None = None) -> Built:
         usable = np.array([problem.device_index[d] for d in usable_devices(problem)])
         extra, names = len(usable), [f"u[{problem.devices[d]}]" for d in usable]
     rows = RowBuilder(P.n + extra)
-    add_assignment_rows(rows, problem, P, extra)
+    add_assignment_rows(rows, problem, P)
     load = P.by_device()
-    add_horizon_rows(rows, problem, P, extra)
+    add_horizon_rows(rows, problem, P)
     if measure == "max_load":
         # Every device's load is at most C.
-        rows.add(pad(load, 1, -np.ones((m, 1))), -np.inf, 0.0,
-                 lambda: [f"load[{d}]" for d in problem.devices])
+        add_load_rows(rows, problem, P, P.n)
         c = np.r_[np.zeros(P.n), 1.0]
         hi = np.inf
     else:

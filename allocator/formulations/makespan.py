@@ -17,8 +17,8 @@ from ..model import RowBuilder
 from ..plan import sequence
 from ..problem import Problem
 from .base import (Built, add_assignment_rows, add_deadline_rows, add_horizon_rows,
-                   add_symmetry_rows, decode_assignment, encode_assignment, integral_pairs, pad,
-                   pair_names, pairs)
+                   add_load_rows, add_symmetry_rows, decode_assignment, encode_assignment,
+                   integral_pairs, pair_names, pairs)
 
 name = "makespan"
 
@@ -27,13 +27,12 @@ def build(problem: Problem) -> Built:
     P = pairs(problem)
     n = P.n + 1                                     # x, then C
     rows = RowBuilder(n)
-    add_assignment_rows(rows, problem, P, 1)
+    add_assignment_rows(rows, problem, P)
     # Every device's total processing time is at most the makespan C.
-    rows.add(pad(P.by_device(), 1, -np.ones((P.n_devices, 1))), -np.inf, 0.0,
-             lambda: [f"load[{d}]" for d in problem.devices])
-    add_horizon_rows(rows, problem, P, 1)
-    add_deadline_rows(rows, problem, P, 1)
-    add_symmetry_rows(rows, problem, P, 1)
+    add_load_rows(rows, problem, P, P.n)
+    add_horizon_rows(rows, problem, P)
+    add_deadline_rows(rows, problem, P)
+    add_symmetry_rows(rows, problem, P)
     c = np.r_[np.zeros(P.n), 1.0]
     # Each task takes at least its fastest time somewhere: a valid lower bound on C.
     c_lo = float(problem.ptime.min(axis=1).max())
