@@ -66,6 +66,16 @@ class LinearModel:
                          np.max(self.col_lo - x, initial=0), np.max(x - self.col_hi, initial=0)))
 
 
+def rank_in_group(group: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """Each element's rank among those of its group, by ``key`` (0 for its group's smallest)."""
+    order = np.lexsort((key, group))
+    g = group[order]
+    first = np.r_[0, np.flatnonzero(g[1:] != g[:-1]) + 1]
+    rank = np.empty(group.size, dtype=np.int64)
+    rank[order] = np.arange(group.size) - np.repeat(first, np.diff(np.r_[first, group.size]))
+    return rank
+
+
 class RowBuilder:
     """Stacks constraint blocks given as sparse matrices, each with bounds and a name maker.
 

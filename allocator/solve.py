@@ -7,12 +7,15 @@ import time
 from dataclasses import replace
 from typing import Any, Callable, Mapping
 
+import numpy as np
+
 from . import heuristics, lns
 from .backends import SolveOptions, Termination, default_backend, get_backend
 from .checks import check_objective_inputs, infeasibility
 from .errors import AllocatorError
 from .formulations import FORMULATIONS, Built, aggregated
 from .io import load
+from .model import rank_in_group
 from .plan import Plan, Status, sequence
 from .problem import MEASURES, Problem
 
@@ -170,6 +173,8 @@ IMPROVE = 20_000            # task-device pairs for local search without a deadl
 IMPROVE_DEADLINE = 10_000_000                           # and with one
 HEURISTIC_SHARE = 0.2       # of the time limit, for the quick heuristics (5 s without a limit)
 LNS_SHARE = 0.5             # of what is left after them, for neighbourhood search
+SIFT_COLUMNS = 50_000       # columns from which the LP relaxation goes by column generation
+SIFT_START = 2              # each task's fastest columns it starts from (with the warm start's)
 
 
 def quick_plan(problem: Problem, objective: str, seed: int | None = 0,
@@ -229,6 +234,31 @@ def lp_rounding(problem: Problem, objective: str, whole: dict[int, int], seed: i
     return ("lp_rounding", assignment, heuristics.value(problem, assignment, objective))
 
 
+def relaxation(built: Built, engine, solver: str | None, options: SolveOptions,
+               x0: np.ndarray | None = None):
+    """The LP relaxation of ``built.model``. With 50,000 columns or more, where the backend
+    offers it (``highs``) and the formulation names each column's task, by column generation:
+    from each task's two fastest columns and those of the warm start ``x0``, adding the others
+    as they price out, to the same optimum as the whole LP (docs/formulations.md)."""
+    model = built.model.relaxed()
+    if not by_columns(built, engine):
+        return engine.solve(model, options, solver)
+    task, seconds = built.task_columns
+    group = np.full(model.n_cols, -1)
+    group[:task.size] = task
+    start = np.zeros(model.n_cols, bool)
+    start[:task.size] = rank_in_group(task, seconds) < SIFT_START
+    if x0 is not None:
+        start |= x0 > 0.5
+    return engine.relax_by_columns(model, options, start, group)
+
+
+def by_columns(built: Built, engine) -> bool:
+    """Whether :func:`relaxation` goes by column generation."""
+    return hasattr(engine, "relax_by_columns") and built.task_columns is not None and \
+        built.model.n_cols >= SIFT_COLUMNS
+
+
 def solve_built(problem: Problem, built: Built, engine, solver: str | None,
                 options: SolveOptions, *, lp_bound: bool, warm_start: bool,
                 progress=None, common: dict) -> Plan:
@@ -252,10 +282,18 @@ def solve_built(problem: Problem, built: Built, engine, solver: str | None,
 
     relaxed = None
     guide = warm_start and built.integral is not None and problem.sense == "min"
+    polished = None
     if built.model.is_mip and (lp_bound or guide):
+        if warm_start and by_columns(built, engine):
+            # Column generation starts from the warm start's columns: the better the start,
+            # the fewer rounds.
+            quick = polished = polish(problem, objective, quick, options.seed, deadline)
         left = None if limit is None else max(0.1 * limit, started + limit - time.perf_counter())
-        relaxed = engine.solve(built.model.relaxed(), replace(
-            options, warm_start=None, progress=None, time_limit=left), solver)
+        relaxed = relaxation(built, engine, solver, replace(
+            options, warm_start=None, progress=None, time_limit=left),
+            built.encode(quick[1]) if quick is not None and built.encode is not None else None)
+        log.info("LP relaxation: %s (%s) in %.2fs", relaxed.termination.name.lower(),
+                 relaxed.message, relaxed.seconds)
         if relaxed.termination is not Termination.OPTIMAL:
             relaxed = None
     if guide and relaxed is not None:
@@ -267,7 +305,7 @@ def solve_built(problem: Problem, built: Built, engine, solver: str | None,
     def proven() -> bool:          # the LP bound proves the start within the gap
         return quick is not None and relaxed is not None and built.sense == "min" and \
             quick[2] - user(relaxed.objective) <= options.mip_gap * max(abs(quick[2]), 1e-12)
-    if warm_start and not proven():
+    if warm_start and not proven() and quick is not polished:
         quick = polish(problem, objective, quick, options.seed, deadline)
     heuristic_seconds = time.perf_counter() - started
     if proven():                   # no MIP to run

@@ -5,10 +5,11 @@ progress callback with the incumbent and the bound while the solver runs."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 
-from ..model import LinearModel
+from ..model import LinearModel, rank_in_group
 from .base import Progress, RawResult, SolveOptions, Termination, importable, only_highs
 
 name = "highs"
@@ -46,9 +47,8 @@ def _lp(model: LinearModel):
     return lp
 
 
-def solve(model: LinearModel, options: SolveOptions, solver: str | None = None) -> RawResult:
+def _highs(options: SolveOptions):
     import highspy
-    only_highs(name, solver)
     h = highspy.Highs()
     h.setOptionValue("output_flag", bool(options.verbose))
     h.setOptionValue("mip_rel_gap", float(options.mip_gap))
@@ -58,6 +58,13 @@ def solve(model: LinearModel, options: SolveOptions, solver: str | None = None) 
         h.setOptionValue("threads", int(options.threads))
     if options.seed is not None:
         h.setOptionValue("random_seed", int(options.seed))
+    return h
+
+
+def solve(model: LinearModel, options: SolveOptions, solver: str | None = None) -> RawResult:
+    import highspy
+    only_highs(name, solver)
+    h = _highs(options)
     h.passModel(_lp(model))
     warm = False
     if options.warm_start is not None and model.is_mip:
@@ -101,6 +108,71 @@ def solve(model: LinearModel, options: SolveOptions, solver: str | None = None) 
         bound = objective
     return RawResult(term, x, objective, bound, seconds, "HiGHS",
                      h.modelStatusToString(status), warm_started=warm)
+
+
+def relax_by_columns(model: LinearModel, options: SolveOptions, start: np.ndarray,
+                     group: np.ndarray, per_group: int = 3) -> RawResult:
+    """The LP relaxation of ``model`` by column generation (sifting), for models with many
+    more columns than rows.
+
+    The LP is solved over the columns in ``start`` (a boolean mask) only; then the reduced
+    cost ``c - A^T y`` of every column is computed from the row duals ``y``, and for each
+    ``group`` (the task of a column; -1 for columns that are always kept) its ``per_group``
+    most negative ones join, and the LP is solved again from its last basis. When no column
+    prices out below HiGHS's dual feasibility tolerance, the restricted optimum is optimal for
+    the whole LP: its value is the relaxation's, exactly as a solve of the whole model would
+    give it, with the other columns at zero. A restricted LP that is infeasible falls back to
+    the whole model; the time limit, once reached, leaves no bound (``NO_SOLUTION``), since
+    the restricted value bounds nothing until the pricing is done.
+    """
+    import highspy
+    relaxed = model.relaxed()
+    started = time.perf_counter()
+    end = None if options.time_limit is None else started + options.time_limit
+    keep = start | (group < 0)
+    assert np.all(relaxed.col_lo[~keep] == 0), "columns left out must rest at zero"
+    cols = np.flatnonzero(keep)
+    A = relaxed.A.tocsc()
+    h = _highs(options)
+    h.passModel(_lp(replace(relaxed, c=relaxed.c[cols], A=A[:, cols].tocsr(),
+                            col_lo=relaxed.col_lo[cols], col_hi=relaxed.col_hi[cols],
+                            integrality=relaxed.integrality[cols], col_names=None)))
+    tol = float(h.getOptionValue("dual_feasibility_tolerance")[1])
+    M = highspy.HighsModelStatus
+    rounds = 0
+    while True:
+        if end is not None:
+            left = end - time.perf_counter()
+            if left <= 0:
+                break
+            h.setOptionValue("time_limit", h.getRunTime() + left)    # HiGHS counts all runs
+        h.run()
+        status = h.getModelStatus()
+        if status == M.kInfeasible or status == M.kUnboundedOrInfeasible:
+            return solve(relaxed, replace(options, time_limit=None if end is None else
+                                          max(0.0, end - time.perf_counter())))
+        if status != M.kOptimal:
+            break
+        reduced = relaxed.c - A.T @ np.asarray(h.getSolution().row_dual)
+        enter = np.flatnonzero((reduced < -tol) & ~keep)
+        if enter.size == 0:
+            x = np.zeros(relaxed.n_cols)
+            x[cols] = h.getSolution().col_value
+            value = relaxed.objective_value(x)
+            return RawResult(Termination.OPTIMAL, x, value, value,
+                             time.perf_counter() - started, "HiGHS",
+                             f"optimal by column generation: {rounds} rounds, "
+                             f"{cols.size} of {relaxed.n_cols} columns")
+        enter = enter[rank_in_group(group[enter], reduced[enter]) < per_group]
+        keep[enter] = True
+        cols = np.r_[cols, enter]
+        block = A[:, enter]
+        h.addCols(enter.size, relaxed.c[enter], relaxed.col_lo[enter], relaxed.col_hi[enter],
+                  block.nnz, block.indptr.astype(np.int32), block.indices.astype(np.int32),
+                  block.data)
+        rounds += 1
+    return RawResult(Termination.NO_SOLUTION, None, None, None, time.perf_counter() - started,
+                     "HiGHS", f"time limit during column generation ({rounds} rounds)")
 
 
 def _subscribe(h, model: LinearModel, progress: Progress, every: float = 0.2) -> None:

@@ -86,7 +86,7 @@ def build(problem: Problem) -> Built:
         C = max(c_lo, float((loads / counts).max()), float((p * y).max(initial=0.0)))
         return np.r_[y, C]
 
-    return Built(model, decode, encode=encode)
+    return Built(model, decode, encode=encode, task_columns=(ti, p))
 
 
 def pack(problem: Problem, pool_of: np.ndarray) -> dict[str, str]:

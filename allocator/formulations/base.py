@@ -25,6 +25,9 @@ class Built:
     reads a relaxed solution's whole placements: {task index: device index} for the tasks the
     LP puts on one device entirely (the start of an LP-guided plan). ``pairs``, where given,
     says which task and device each of the first columns is (for large-neighbourhood search).
+    ``task_columns``, where given, is the task each of the first columns places and its
+    processing time: the LP relaxation of a large model may start from each task's fastest
+    columns and add the others as they price out (column generation).
     """
 
     model: LinearModel
@@ -34,6 +37,7 @@ class Built:
     encode: Callable[[Mapping[str, str]], np.ndarray] | None = None
     integral: Callable[[np.ndarray], dict[int, int]] | None = None
     pairs: Pairs | None = None        # the task x device pairs behind the first columns
+    task_columns: tuple[np.ndarray, np.ndarray] | None = None   # (task, seconds) of the first
 
 
 @dataclass(frozen=True)

@@ -51,4 +51,4 @@ def build(problem: Problem) -> Built:
         return np.r_[x, max(c_lo, float((P.by_device() @ x).max(initial=0.0)))]
 
     return Built(model, decode, encode=encode, integral=lambda x: integral_pairs(P, x),
-                 pairs=P)
+                 pairs=P, task_columns=(P.ti, P.p))

@@ -119,8 +119,17 @@ class State:
             return True
         return meets_deadlines(self.problem, self.queue[d] + [i], d)
 
+    def times(self, i: int) -> np.ndarray:
+        """Task i's processing time on every device (inf where it may not run)."""
+        return self.problem.ptime[i, self.problem.device_pool]
+
     def candidates(self, i: int) -> list[int]:
-        return [d for d in range(len(self.problem.devices)) if self.fits(i, d)]
+        if self.has_deadlines:
+            return [d for d in range(len(self.problem.devices)) if self.fits(i, d)]
+        # What fits() checks without deadlines, for every device at once.
+        p = self.times(i)
+        ok = np.isfinite(p) & (self.load + p <= self.problem.device_horizon * (1 + 1e-9))
+        return np.flatnonzero(ok).tolist()
 
     def place(self, i: int, d: int) -> None:
         self.load[d] += self.time(i, d)
@@ -133,12 +142,14 @@ class State:
 
 def place_earliest_available(state: State, i: int, cands: list[int]) -> int:
     """The candidate that becomes free first (lowest load); ties to the lowest index."""
-    return min(cands, key=lambda d: (state.load[d], d))
+    c = np.asarray(cands)
+    return int(c[np.argmin(state.load[c])])          # argmin: the first of equals
 
 
 def place_earliest_finish(state: State, i: int, cands: list[int]) -> int:
     """The candidate on which the task would finish first (load + its time there)."""
-    return min(cands, key=lambda d: (state.load[d] + state.time(i, d), d))
+    c = np.asarray(cands)
+    return int(c[np.argmin(state.load[c] + state.times(i)[c])])     # the first of equals
 
 
 def place_round_robin(state: State, i: int, cands: list[int]) -> int:
