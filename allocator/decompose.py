@@ -2,7 +2,7 @@
 
 Tasks and each pool's devices are split at random into ``k`` parts; part j gets about 1/k of
 every pool and 1/k of the tasks, and the k sub-problems are solved in parallel threads (HiGHS
-releases the GIL). A task goes to the least-filled part that holds a pool it may use, so that
+releases the GIL), in waves that share the time limit. A task goes to the least-filled part that holds a pool it may use, so that
 no sub-problem is infeasible for want of a device. The plan joins the sub-plans; its bound is
 the LP relaxation of the aggregated model of the whole problem, which holds for every plan, so
 the gap reported is against the undecomposed problem, not against the parts.
@@ -23,6 +23,7 @@ from .plan import Plan, Status, sequence
 from .problem import Problem
 
 TASKS_PER_PART = 2_500
+BOUND_SHARE = 0.2           # of the time limit, kept for the bound of the whole problem
 
 
 def split(problem: Problem, parts: int, seed: int | None = 0
@@ -73,16 +74,21 @@ def split(problem: Problem, parts: int, seed: int | None = 0
 
 def solve_decomposed(problem: Problem, engine, solver, options: SolveOptions, *,
                      parts: int | None, seed: int | None, lp_bound: bool, common: dict) -> Plan:
-    from .solve import FULL_PAIRS, solve
+    from .solve import FULL_PAIRS, relaxation, solve
     k = parts or max(2, round(len(problem.tasks) / TASKS_PER_PART))
     start = time.perf_counter()
     pieces = split(problem, k, seed)
     workers = min(len(pieces), options.threads or os.cpu_count() or 1)
+    # The parts run in waves of `workers`; together they get the time limit less a share for
+    # the bound of the whole problem, each wave an equal part of it.
+    waves = -(-len(pieces) // workers)
+    limit = options.time_limit
+    per_part = None if limit is None else (1 - BOUND_SHARE) * limit / waves
 
     def one(piece):
         sub, _ = piece
         return solve(sub, objective="makespan", backend=engine.name, solver=solver,
-                     time_limit=options.time_limit, mip_gap=options.mip_gap, threads=1,
+                     time_limit=per_part, mip_gap=options.mip_gap, threads=1,
                      lp_bound=False, seed=seed, strategy="auto" if len(sub.tasks) * len(
                          sub.devices) <= FULL_PAIRS else "aggregated")
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -99,9 +105,12 @@ def solve_decomposed(problem: Problem, engine, solver, options: SolveOptions, *,
     bound = None
     if lp_bound:
         built = aggregated.build(problem)
-        raw = engine.solve(built.model.relaxed(), replace(options, warm_start=None,
-                                                          progress=None), solver)
-        seconds += raw.seconds
+        left = None if limit is None else \
+            max(BOUND_SHARE * limit, limit - (time.perf_counter() - start))
+        raw = relaxation(built, engine, solver, replace(options, warm_start=None, progress=None,
+                                                        time_limit=left),
+                         built.encode(assignment))
+        seconds = time.perf_counter() - start
         if raw.termination is Termination.OPTIMAL:
             bound = min(float(raw.objective), makespan)
     optimal = all(p.status is Status.OPTIMAL for p in plans)

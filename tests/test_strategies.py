@@ -5,6 +5,7 @@ below the true optimum, and its plan at or above it."""
 
 from __future__ import annotations
 
+import importlib
 import io
 
 import pytest
@@ -164,3 +165,21 @@ def test_a_start_the_lp_bound_proves_skips_the_mip(monkeypatch):
     assert plan.warm_start is not None
     assert calls == [False]                      # the relaxation only
     assert allocator.verify(allocator.load(doc), plan) == []
+
+
+def test_decomposed_parts_share_the_time_limit_in_waves(monkeypatch):
+    # 4 parts on 2 workers run in 2 waves; with 20% kept for the whole problem's bound, each
+    # part gets 0.8 x 10 / 2 = 4 s, so that the parts and the bound together fit in 10 s.
+    solve_module = importlib.import_module("allocator.solve")
+    real, limits = solve_module.solve, []
+
+    def recording(*args, **kwargs):
+        limits.append(kwargs["time_limit"])
+        return real(*args, **kwargs)
+    monkeypatch.setattr(solve_module, "solve", recording)
+    problem = fleet("unrelated", 200, 16, seed=0)
+    plan = real(problem, strategy="decomposed", parts=4, threads=2, time_limit=10)
+    assert plan.strategy == "decomposed" and plan.status.has_plan
+    assert limits == [pytest.approx(4.0)] * 4
+    assert allocator.verify(problem, plan) == []
+    assert plan.bound is not None and plan.bound <= plan.objective
