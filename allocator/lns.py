@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from typing import Callable
 
 import numpy as np
 import scipy.sparse as sp
@@ -44,9 +45,11 @@ def sub_model(model: LinearModel, x: np.ndarray, free: np.ndarray) -> LinearMode
 
 def search(model: LinearModel, P: Pairs, x: np.ndarray, engine, solver: str | None,
            options: SolveOptions, deadline: float, seed: int | None = 0,
-           busiest: bool = False) -> tuple[np.ndarray, int]:
+           busiest: bool = False, on_improve: Callable[[float], None] | None = None,
+           ) -> tuple[np.ndarray, int]:
     """Improve the feasible 0/1 solution ``x`` of ``model`` until ``deadline``; return the best
-    solution and the number of sub-models that improved it."""
+    solution and the number of sub-models that improved it. ``on_improve(value)`` hears of
+    each better solution's objective (model units)."""
     rng = np.random.default_rng(seed)
     x = np.asarray(x, dtype=float).copy()
     value = model.objective_value(x)
@@ -81,6 +84,8 @@ def search(model: LinearModel, P: Pairs, x: np.ndarray, engine, solver: str | No
             x[free] = np.where(model.integrality[free], np.round(raw.x), raw.x)
             value = model.objective_value(x)
             improved += 1
+            if on_improve is not None:
+                on_improve(value)
         if raw.termination is Termination.OPTIMAL and raw.seconds < 0.25 * STEP_SECONDS:
             k = min(m, k + 1)
         elif raw.termination is not Termination.OPTIMAL:

@@ -317,8 +317,8 @@ def solve_built(problem: Problem, built: Built, engine, solver: str | None,
     x0 = built.encode(quick[1]) if quick is not None and built.model.is_mip else None
     report = None
     if progress is not None:
-        def report(seconds, incumbent, bound):
-            progress(seconds + heuristic_seconds, user(incumbent), user(bound))
+        def report(_seconds, incumbent, bound):       # seconds since solve() began
+            progress(time.perf_counter() - started, user(incumbent), user(bound))
     search = warm_start and x0 is not None and built.pairs is not None and limit is not None
     repack = common["strategy"] == "aggregated"
     end = None if limit is None else started + limit
@@ -382,8 +382,12 @@ def _neighbourhoods(built: Built, engine, solver, options: SolveOptions, raw, x0
             raw.objective <= built.model.objective_value(x0):
         x = raw.x
     started = time.perf_counter()
+    report = None
+    if options.progress is not None:
+        def report(value):                           # the live line follows the search
+            options.progress(None, value, raw.bound)
     best, rounds = lns.search(built.model, built.pairs, x, engine, solver, options, end,
-                              seed=options.seed, busiest=busiest)
+                              seed=options.seed, busiest=busiest, on_improve=report)
     log.info("neighbourhood search: %d improving sub-models in %.1fs", rounds,
              time.perf_counter() - started)
     value = built.model.objective_value(best)

@@ -86,3 +86,17 @@ def test_solve_at_a_time_limit_stays_verified_and_bracketed():
     assert allocator.verify(problem, plan) == []
     if plan.status == "feasible":
         assert plan.bound <= plan.objective
+
+
+def test_search_reports_each_improvement_in_order():
+    problem = fleet("unrelated", 40, 6, seed=1)
+    built = FORMULATIONS["makespan"].build(problem)
+    x = built.encode(allocator.solve(problem, method="fcfs").assignment)
+    heard = []
+    best, rounds = lns.search(built.model, built.pairs, x, get_backend("highs"), None,
+                              SolveOptions(), time.perf_counter() + 1.0, busiest=True,
+                              on_improve=heard.append)
+    assert len(heard) == rounds > 0
+    assert heard == sorted(heard, reverse=True) and len(set(heard)) == len(heard)
+    assert heard[-1] == pytest.approx(built.model.objective_value(best))
+    assert heard[0] < built.model.objective_value(x)
