@@ -183,3 +183,12 @@ def test_decomposed_parts_share_the_time_limit_in_waves(monkeypatch):
     assert limits == [pytest.approx(4.0)] * 4
     assert allocator.verify(problem, plan) == []
     assert plan.bound is not None and plan.bound <= plan.objective
+
+
+def test_solves_with_different_thread_counts_in_one_thread():
+    # HiGHS sizes its scheduler on a thread's first run; a later, different count used to end
+    # in an error ("global scheduler has already been initialized").
+    problem = fleet("unrelated", 30, 4, seed=0)
+    plans = [allocator.solve(problem, threads=t) for t in (None, 2, 1, 2, None)]
+    assert [str(p.status) for p in plans] == ["optimal"] * 5
+    assert len({round(p.objective, 6) for p in plans}) == 1

@@ -4,6 +4,7 @@ progress callback with the incumbent and the bound while the solver runs."""
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import replace
 
@@ -47,8 +48,26 @@ def _lp(model: LinearModel):
     return lp
 
 
+_this_thread = threading.local()
+
+
+def _scheduler(threads: int | None) -> None:
+    """HiGHS keeps one task scheduler per calling thread, sized by the first run on that
+    thread; a later run asking for another thread count fails ("global scheduler has already
+    been initialized") unless the scheduler is reset first. Reset it when the count asked
+    for differs from the one it was made with (a default run leaves that unknown)."""
+    import highspy
+    want, have = threads or 0, getattr(_this_thread, "threads", None)
+    if have is None:
+        _this_thread.threads = want
+    elif want and want != have:
+        highspy.Highs.resetGlobalScheduler(True)
+        _this_thread.threads = want
+
+
 def _highs(options: SolveOptions):
     import highspy
+    _scheduler(options.threads)
     h = highspy.Highs()
     h.setOptionValue("output_flag", bool(options.verbose))
     h.setOptionValue("mip_rel_gap", float(options.mip_gap))
