@@ -54,11 +54,6 @@ class Pairs:
     def n(self) -> int:
         return self.ti.shape[0]
 
-    def by_task(self, values=None) -> sp.csr_array:
-        """Matrix with one row per task: ``values`` (default 1) at the task's pairs."""
-        v = np.ones(self.n) if values is None else values
-        return sp.csr_array((v, (self.ti, np.arange(self.n))), shape=(self.n_tasks, self.n))
-
     @cached_property
     def device_major(self) -> tuple[np.ndarray, np.ndarray]:
         """(indptr, order): the pairs grouped by device, in task order within each; device d's
