@@ -2,8 +2,8 @@
 
 Tasks and each pool's devices are split at random into ``k`` parts; part j gets about 1/k of
 every pool and 1/k of the tasks, and the k sub-problems are solved in parallel threads (HiGHS
-releases the GIL), in waves that share the time limit. A task goes to the least-filled part that holds a pool it may use, so that
-no sub-problem is infeasible for want of a device. The plan joins the sub-plans; its bound is
+releases the GIL), in waves that share the time limit. A task goes to the least-filled part
+that holds a pool it may use, so that no sub-problem is infeasible for want of a device. The plan joins the sub-plans; its bound is
 the LP relaxation of the aggregated model of the whole problem, which holds for every plan, so
 the gap reported is against the undecomposed problem, not against the parts.
 """

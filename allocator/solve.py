@@ -283,15 +283,17 @@ def solve_built(problem: Problem, built: Built, engine, solver: str | None,
     relaxed = None
     guide = warm_start and built.integral is not None and problem.sense == "min"
     polished = None
+    sift = by_columns(built, engine)
     if built.model.is_mip and (lp_bound or guide):
-        if warm_start and by_columns(built, engine):
+        if warm_start and sift:
             # Column generation starts from the warm start's columns: the better the start,
             # the fewer rounds.
             quick = polished = polish(problem, objective, quick, options.seed, deadline)
         left = None if limit is None else max(0.1 * limit, started + limit - time.perf_counter())
         relaxed = relaxation(built, engine, solver, replace(
             options, warm_start=None, progress=None, time_limit=left),
-            built.encode(quick[1]) if quick is not None and built.encode is not None else None)
+            built.encode(quick[1]) if sift and quick is not None and built.encode is not None
+            else None)
         log.info("LP relaxation: %s (%s) in %.2fs", relaxed.termination.name.lower(),
                  relaxed.message, relaxed.seconds)
         if relaxed.termination is not Termination.OPTIMAL:

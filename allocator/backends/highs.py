@@ -172,11 +172,12 @@ def relax_by_columns(model: LinearModel, options: SolveOptions, start: np.ndarra
                                           max(0.0, end - time.perf_counter())))
         if status != M.kOptimal:
             break
-        reduced = relaxed.c - A.T @ np.asarray(h.getSolution().row_dual)
+        solution = h.getSolution()
+        reduced = relaxed.c - A.T @ np.asarray(solution.row_dual)
         enter = np.flatnonzero((reduced < -tol) & ~keep)
         if enter.size == 0:
             x = np.zeros(relaxed.n_cols)
-            x[cols] = h.getSolution().col_value
+            x[cols] = solution.col_value
             value = relaxed.objective_value(x)
             return RawResult(Termination.OPTIMAL, x, value, value,
                              time.perf_counter() - started, "HiGHS",

@@ -108,28 +108,18 @@ class State:
     def time(self, i: int, d: int) -> float:
         return float(self.problem.ptime[i, self.problem.device_pool[d]])
 
-    def fits(self, i: int, d: int) -> bool:
-        """Task i may join device d: eligible, within the horizon, all deadlines still met."""
-        p = self.time(i, d)
-        if not np.isfinite(p):
-            return False
-        if self.load[d] + p > self.problem.device_horizon[d] * (1 + 1e-9):
-            return False
-        if not self.has_deadlines:
-            return True
-        return meets_deadlines(self.problem, self.queue[d] + [i], d)
-
     def times(self, i: int) -> np.ndarray:
         """Task i's processing time on every device (inf where it may not run)."""
         return self.problem.ptime[i, self.problem.device_pool]
 
     def candidates(self, i: int) -> list[int]:
-        if self.has_deadlines:
-            return [d for d in range(len(self.problem.devices)) if self.fits(i, d)]
-        # What fits() checks without deadlines, for every device at once.
+        """The devices task i may join: eligible, within the horizon, all deadlines still met."""
         p = self.times(i)
         ok = np.isfinite(p) & (self.load + p <= self.problem.device_horizon * (1 + 1e-9))
-        return np.flatnonzero(ok).tolist()
+        if not self.has_deadlines:
+            return np.flatnonzero(ok).tolist()
+        return [int(d) for d in np.flatnonzero(ok)
+                if meets_deadlines(self.problem, self.queue[d] + [i], int(d))]
 
     def place(self, i: int, d: int) -> None:
         self.load[d] += self.time(i, d)
