@@ -1,51 +1,133 @@
 """Command line: every command is a thin call into the library.
 
-Exit status: 0 success; 1 the problem is valid but no plan was found (the solver proved it
-infeasible, or a time limit passed first); 2 bad input or usage, with one readable message.
+Exit status (docs/cli.md): 0 success; 1 a valid problem without a plan (proven infeasible, or a
+time limit passed first) or a run with a failed task; 2 a usage error or bad input, with one
+readable message on stderr naming the option, file, line or field; 130 interrupted; 3 an
+internal error (a bug: please report it).
+
+Results go to stdout; progress, notes and warnings to stderr, so ``allocator solve P --json | jq``
+always works.
 """
 
 from __future__ import annotations
 
+import difflib
+import importlib.util
 import json
+import math
 import os
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Iterable, Optional
 
 import typer
 from rich.console import Console
 
 from . import __version__
-from .checks import check_problem
 from .errors import AllocatorError, ProblemError
-from .io import load
-from .plan import Plan
 from .problem import MEASURES, OBJECTIVES
-from .report import render
-from .schema import json_schema
-from .solve import solve as solve_problem
-from .verify import verify as verify_plan
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Decide which device runs which ML task, and prove how good it is.")
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=True,
+    rich_markup_mode=None,                 # plain usage errors: one message, never boxed
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help="Decide which device runs which ML task, and prove how good it is.",
+)
 # Tables are wide: when output goes to a file or pipe, do not squeeze them into 80 columns.
 out = Console() if sys.stdout.isatty() else Console(width=120)
-err = Console(stderr=True)
+# Messages on stderr are never hard-wrapped when stderr is not a terminal (logs, pipes, CI).
+err = Console(stderr=True, soft_wrap=not sys.stderr.isatty())
 
 Objective = Enum("Objective", {o: o for o in OBJECTIVES}, type=str)
 Measure = Enum("Measure", {m: m for m in MEASURES}, type=str)
 
+INPUT_FILE = {"exists": True, "dir_okay": False, "readable": True}
+PROBLEM_FILE = {"metavar": "FILE", **INPUT_FILE}
+TORCH_INSTALL = 'pip install -e ".[torch]"'
+
 
 def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"error: {message}", markup=False, highlight=False)
     raise typer.Exit(code)
 
 
+def _note(message: str) -> None:
+    """A note for the person at the terminal (files written and the like): stderr."""
+    err.print(message, markup=False, highlight=False)
+
+
+# -- option checks: out-of-range values are usage errors naming the option ------------------
+
+def _seconds(value: Optional[float]) -> Optional[float]:
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise typer.BadParameter(f"must be a positive number of seconds, got {value}")
+    return value
+
+
+def _gap(value: float) -> float:
+    if not (math.isfinite(value) and 0 <= value < 1):
+        raise typer.BadParameter(f"must be a relative gap with 0 <= gap < 1, got {value}")
+    return value
+
+
+def _at_least(low: int) -> Callable[[Optional[int]], Optional[int]]:
+    def check(value: Optional[int]) -> Optional[int]:
+        if value is not None and value < low:
+            raise typer.BadParameter(f"must be at least {low}, got {value}")
+        return value
+    return check
+
+
+def _one_of(names: Callable[[], Iterable[str]]) -> Callable[[Optional[str]], Optional[str]]:
+    def check(value: Optional[str]) -> Optional[str]:
+        allowed = list(names())
+        if value is not None and value not in allowed:
+            close = difflib.get_close_matches(value, allowed, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise typer.BadParameter(f"{value!r} is not one of {', '.join(allowed)}{hint}")
+        return value
+    return check
+
+
+def _methods() -> list[str]:
+    from .heuristics import HEURISTICS
+    return ["optimal", *HEURISTICS]
+
+
+def _strategies() -> tuple[str, ...]:
+    from .solve import STRATEGIES
+    return STRATEGIES
+
+
+def _write(path: Path, save: Callable[[Path], None], what: str) -> None:
+    """Write a result file; a folder that is missing or read-only is bad input, not a crash."""
+    try:
+        save(path)
+    except OSError as exc:
+        _fail(f"cannot write {what} {path}: {exc.strerror or exc}")
+    _note(f"{what} written to {path}")
+
+
 def _load_checked(path: Path, objective: str | None):
+    from .checks import check_problem
+    from .io import load
     problem = load(path, check=False)
     check_problem(problem, objective or problem.objective)
     return problem
+
+
+def _load_plan(path: Path):
+    from .plan import Plan
+    return Plan.load(path)
+
+
+def _need_torch(command: str) -> None:
+    if importlib.util.find_spec("torch") is None:
+        _fail(f"`allocator {command}` runs torch, which is not installed; install it with "
+              f"{TORCH_INSTALL} (planning commands need no torch)")
 
 
 class SolveProgress:
@@ -59,7 +141,7 @@ class SolveProgress:
         return self
 
     def __call__(self, seconds: float, incumbent, bound) -> None:
-        if seconds < self.after:
+        if seconds < self.after or not self.console.is_terminal:
             return
         parts = [f"solving: {seconds:.1f}s"]
         if incumbent is not None:
@@ -80,31 +162,54 @@ class SolveProgress:
             self.status.stop()
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        print(f"allocator {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """Decide which device runs which ML task, and prove how good it is."""
+
+
 @app.command()
 def solve(
-    file: Path = typer.Argument(..., help="Problem YAML file."),
+    file: Path = typer.Argument(..., help="Problem YAML file.", **PROBLEM_FILE),
     objective: Optional[Objective] = typer.Option(None, help="Override the file's objective."),
     backend: Optional[str] = typer.Option(None, help="highs (HiGHS via highspy; default where "
                                           "installed), scipy (HiGHS in SciPy) or pulp."),
     solver: Optional[str] = typer.Option(None, help="PuLP solver: CBC (default), HiGHS, GUROBI..."),
-    time_limit: Optional[float] = typer.Option(None, "--time-limit", help="Seconds."),
-    gap: float = typer.Option(1e-6, "--gap", help="Relative MIP gap to stop at."),
-    strategy: str = typer.Option("auto", help="auto, full, aggregated or decomposed."),
-    threads: Optional[int] = typer.Option(None, help="Solver threads (highs, CBC)."),
-    parts: Optional[int] = typer.Option(None, help="Sub-problems for --strategy decomposed."),
+    time_limit: Optional[float] = typer.Option(None, "--time-limit", callback=_seconds,
+                                               help="Seconds (> 0) for the whole solve."),
+    gap: float = typer.Option(1e-6, "--gap", callback=_gap,
+                              help="Relative MIP gap to stop at (0 <= gap < 1)."),
+    strategy: str = typer.Option("auto", callback=_one_of(_strategies),
+                                 help="auto, full, aggregated or decomposed."),
+    threads: Optional[int] = typer.Option(None, callback=_at_least(1),
+                                          help="Solver threads (highs, CBC; >= 1)."),
+    parts: Optional[int] = typer.Option(None, callback=_at_least(1),
+                                        help="Sub-problems for --strategy decomposed (>= 1)."),
     warm_start: bool = typer.Option(True, "--warm-start/--no-warm-start",
                                     help="Start the solver from the best quick heuristic."),
     measure: Optional[Measure] = typer.Option(None, help="load_balance: max_load or inverse_sum."),
-    method: str = typer.Option("optimal", help="optimal (the model) or a heuristic: fcfs, sjf, "
+    method: str = typer.Option("optimal", callback=_one_of(_methods),
+                               help="optimal (the model) or a heuristic: fcfs, sjf, "
                                "priority, round_robin, least_loaded, weighted_round_robin, "
                                "first_fit_decreasing, lpt, earliest_finish, regret, "
                                "local_search."),
     seed: int = typer.Option(0, help="Seed for heuristics that use randomness."),
     out_file: Optional[Path] = typer.Option(None, "--out", help="Write the plan (.json or .yaml)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON instead."),
+    as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON on stdout "
+                                 "instead of the table."),
     gantt: Optional[Path] = typer.Option(None, "--gantt", help="Draw the plan's Gantt chart."),
 ) -> None:
     """Solve a problem and print the plan with its objective, bound and gap."""
+    from .report import render
+    from .solve import solve as solve_problem
     obj = objective.value if objective else None
     problem = _load_checked(file, obj)
     with SolveProgress(err) as progress:
@@ -113,32 +218,33 @@ def solve(
                              threads=threads, parts=parts, warm_start=warm_start,
                              measure=measure.value if measure else None, method=method,
                              seed=seed, progress=progress)
-    if out_file is not None:
-        plan.save(out_file)
-    if gantt is not None and plan.schedule:
-        from .plot import gantt as draw
-        draw(problem, plan, gantt)
     if as_json:
         print(json.dumps(plan.to_dict(), indent=2))
     else:
         out.print(render(problem, plan))
-        if out_file is not None:
-            out.print(f"plan written to {out_file}")
-        if gantt is not None:
-            out.print(f"Gantt chart written to {gantt}" if plan.schedule else
-                      "no Gantt chart: this plan has no schedule")
+    if out_file is not None:
+        _write(out_file, plan.save, "plan")
+    if gantt is not None:
+        if plan.schedule:
+            from .plot import gantt as draw
+            _write(gantt, lambda path: draw(problem, plan, path), "Gantt chart")
+        else:
+            _note("no Gantt chart: this plan has no schedule")
     if not plan.status.has_plan:
         raise typer.Exit(1)
 
 
 @app.command()
 def compare(
-    file: Path = typer.Argument(..., help="Problem YAML file."),
+    file: Path = typer.Argument(..., help="Problem YAML file.", **PROBLEM_FILE),
     methods: Optional[str] = typer.Option(None, help="Comma-separated heuristics (default all)."),
     objective: Optional[Objective] = typer.Option(None, help="makespan or cost."),
-    time_limit: float = typer.Option(60.0, "--time-limit", help="Seconds for the model."),
+    time_limit: float = typer.Option(60.0, "--time-limit", callback=_seconds,
+                                     help="Seconds (> 0) for the model."),
     seed: int = typer.Option(0, help="Seed for heuristics that use randomness."),
-    json_file: Optional[Path] = typer.Option(None, "--json", help="Write the table as JSON."),
+    as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON on "
+                                 "stdout instead of the table."),
+    out_file: Optional[Path] = typer.Option(None, "--out", help="Write the comparison as JSON."),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Draw Gantt charts of the optimal, "
                                         "best and worst plans and a bar chart of the ratios."),
 ) -> None:
@@ -150,156 +256,175 @@ def compare(
     obj = objective.value if objective else None
     problem = _load_checked(file, obj)
     names = [m.strip() for m in methods.split(",") if m.strip()] if methods else None
+    check = _one_of(lambda: _methods()[1:])
+    try:
+        for name in names or ():
+            check(name)
+    except typer.BadParameter as exc:
+        _fail(f"--methods: {exc}")
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=err, transient=True) as bar:
         job = bar.add_task("solving", total=None)
         result = run_compare(problem, names, objective=obj, time_limit=time_limit, seed=seed,
                              progress=lambda m: bar.update(job, description=f"running {m}"))
-    out.print(comparison_table(problem, result))
-    if json_file is not None:
-        result.save(json_file)
-        out.print(f"comparison written to {json_file}")
+    if as_json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        out.print(comparison_table(problem, result))
+    if out_file is not None:
+        _write(out_file, result.save, "comparison")
     if plot is not None:
         from .plot import comparison_figure
-        comparison_figure(problem, result, plot)
-        out.print(f"figure written to {plot}")
+        _write(plot, lambda path: comparison_figure(problem, result, path), "figure")
 
 
 @app.command()
 def validate(
-    file: Path = typer.Argument(..., help="Problem YAML file."),
+    file: Path = typer.Argument(..., help="Problem YAML file.", **PROBLEM_FILE),
     objective: Optional[Objective] = typer.Option(None, help="Check for this objective."),
 ) -> None:
     """Check a problem file; print a one-line summary or the first problem found."""
     obj = objective.value if objective else None
     problem = _load_checked(file, obj)
-    out.print(f"ok: {problem.name}: {len(problem.tasks)} tasks, {len(problem.devices)} devices "
-              f"in {len(problem.pools)} pools, objective {obj or problem.objective}")
+    print(f"ok: {problem.name}: {len(problem.tasks)} tasks, {len(problem.devices)} devices "
+          f"in {len(problem.pools)} pools, objective {obj or problem.objective}")
 
 
 @app.command()
 def verify(
-    file: Path = typer.Argument(..., help="Problem YAML file."),
-    plan_file: Path = typer.Argument(..., help="Plan written by `solve --out`."),
+    file: Path = typer.Argument(..., help="Problem YAML file.", **PROBLEM_FILE),
+    plan_file: Path = typer.Argument(..., help="Plan written by `solve --out`.",
+                                     metavar="PLAN", **INPUT_FILE),
 ) -> None:
     """Recompute a saved plan against its problem; list every violation."""
+    from .io import load
+    from .verify import verify as verify_plan
     problem = load(file, check=False)
-    try:
-        plan = Plan.load(plan_file)
-    except (OSError, ValueError, TypeError, KeyError) as exc:
-        _fail(f"cannot read plan {plan_file}: {exc}")
+    plan = _load_plan(plan_file)
     problems = verify_plan(problem, plan)
     for p in problems:
-        err.print(f"violation: {p}", highlight=False)
+        err.print(f"violation: {p}", markup=False, highlight=False)
     if problems:
         raise typer.Exit(1)
-    out.print(f"ok: the {plan.status} {plan.objective_name} plan is feasible and its numbers agree")
+    print(f"ok: the {plan.status} {plan.objective_name} plan is feasible and its numbers agree")
 
 
 @app.command()
 def run(
-    file: Path = typer.Argument(..., help="Problem YAML file; every task needs a workload."),
+    file: Path = typer.Argument(..., help="Problem YAML file; every task needs a workload.",
+                                **PROBLEM_FILE),
     plan_file: Optional[Path] = typer.Option(None, "--plan", help="Plan to run (from "
-                                             "`solve --out`); default: solve first."),
+                                             "`solve --out`); default: solve first.",
+                                             **INPUT_FILE),
     journal: Optional[Path] = typer.Option(None, help="JSON-lines journal, so a killed run "
                                            "can --resume."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --journal."),
-    max_retries: int = typer.Option(2, "--max-retries", help="Re-runs allowed per task."),
-    time_limit: Optional[float] = typer.Option(None, "--time-limit",
-                                               help="Seconds for the solve before the run."),
+    max_retries: int = typer.Option(2, "--max-retries", callback=_at_least(0),
+                                    help="Re-runs allowed per task (>= 0)."),
+    time_limit: Optional[float] = typer.Option(None, "--time-limit", callback=_seconds,
+                                               help="Seconds (> 0) for the solve before the run."),
     out_file: Optional[Path] = typer.Option(None, "--out", help="Write the report as JSON."),
     gantt: Optional[Path] = typer.Option(None, "--gantt",
                                          help="Draw planned vs measured Gantt charts."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
 ) -> None:
     """Run a plan on this machine's devices (cpu, cuda:N) and report what happened."""
+    _need_torch("run")
     from .executor.runner import execute
     from .report import execution_table
+    from .solve import solve as solve_problem
+    from .verify import verify as verify_plan
     problem = _load_checked(file, None)
     plan = None
     if plan_file is not None:
-        try:
-            plan = Plan.load(plan_file)
-        except (OSError, ValueError, TypeError, KeyError) as exc:
-            _fail(f"cannot read plan {plan_file}: {exc}")
+        plan = _load_plan(plan_file)
+        wrong = verify_plan(problem, plan)
+        if wrong:
+            _fail(f"plan {plan_file} does not fit {file}: {wrong[0]}"
+                  + (f" (and {len(wrong) - 1} more; `allocator verify` lists them)"
+                     if len(wrong) > 1 else ""))
     elif not resume:
         plan = solve_problem(problem, time_limit=time_limit)
-    if max_retries < 0:
-        _fail("--max-retries must be 0 or more")
     report = execute(problem, plan, journal=journal, resume=resume, max_retries=max_retries,
                      progress=not quiet)
     out.print(execution_table(report))
     if out_file is not None:
-        report.save(out_file)
-        out.print(f"report written to {out_file}")
+        _write(out_file, report.save, "report")
     if gantt is not None:
         from .plot import execution_gantt
-        execution_gantt(problem, report, gantt, plan)
-        out.print(f"Gantt chart written to {gantt}")
+        _write(gantt, lambda path: execution_gantt(problem, report, path, plan), "Gantt chart")
     if not report.ok:
         raise typer.Exit(1)
 
 
 @app.command()
 def profile(
-    file: Path = typer.Argument(..., help="Problem YAML file; tasks with a workload are run."),
+    file: Path = typer.Argument(..., help="Problem YAML file; tasks with a workload are run.",
+                                **PROBLEM_FILE),
     out_file: Path = typer.Option(..., "--out", help="Where to write the profiled problem."),
-    steps: int = typer.Option(3, help="Timed steps per workload (after one warm-up step)."),
+    steps: int = typer.Option(3, callback=_at_least(1),
+                              help="Timed steps per workload (after one warm-up step; >= 1)."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Measure each workload on each pool's torch device; write the problem with the
     measured throughput and memory."""
+    _need_torch("profile")
     from .executor.profiler import profile as run_profile
-    from .io import dump
+    from .io import dump, load
     from .report import profile_table
-    if steps < 1:
-        _fail("--steps must be at least 1")
     problem = load(file, check=False)
     if not any(t.workload is not None for t in problem.tasks):
         _fail(f"{file}: no task has a workload: block; nothing to profile")
     result = run_profile(problem, steps=steps, progress=not quiet)
     out.print(profile_table(result))
     for why in result.skipped.values():
-        out.print(f"[yellow]not measured:[/] {why}", highlight=False)
-    dump(result.problem, out_file)
-    out.print(f"profiled problem written to {out_file}")
+        _note(f"not measured: {why}")
+    _write(out_file, lambda path: dump(result.problem, path), "profiled problem")
 
 
 @app.command()
 def schema() -> None:
     """Print the problem format as JSON Schema."""
+    from .schema import json_schema
     print(json.dumps(json_schema(), indent=2))
 
 
 @app.command()
 def version() -> None:
     """Print the version."""
-    print(__version__)
+    print(f"allocator {__version__}")
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the app, turning input errors into one line and exit status 2."""
+    """Run the command line; return the exit status instead of exiting.
+
+    Usage errors are typer's (exit 2, naming the option); bad input raised by the library is
+    one line on stderr and exit 2; an interrupt is 130; anything else is a bug: one line, exit 3
+    (``ALLOCATOR_DEBUG=1`` shows the traceback).
+    """
     try:
-        code = app(args=argv, standalone_mode=False)
-    except typer.Exit as exc:
-        return exc.exit_code
+        app(args=argv, prog_name="allocator", standalone_mode=True)
+    except SystemExit as exc:
+        code = exc.code
+        if code is None:
+            return 0
+        if isinstance(code, int):
+            return code
+        err.print(str(code), markup=False, highlight=False)
+        return 1
     except (ProblemError, AllocatorError) as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err.print(f"error: {exc}", markup=False, highlight=False)
         return 2
-    except Exception as exc:            # click usage errors and the unexpected
-        import click
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            return exc.exit_code
-        if isinstance(exc, click.exceptions.Abort):
-            return 130
+    except KeyboardInterrupt:
+        err.print("interrupted", markup=False, highlight=False)
+        return 130
+    except Exception as exc:
         if os.environ.get("ALLOCATOR_DEBUG"):
             raise
-        err.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc} "
-                  f"(run with ALLOCATOR_DEBUG=1 for the traceback, and please report it)",
-                  highlight=False)
+        err.print(f"internal error: {type(exc).__name__}: {exc} (run with ALLOCATOR_DEBUG=1 "
+                  "for the traceback, and please report it)", markup=False, highlight=False)
         return 3
-    return code if isinstance(code, int) else 0
+    return 0
 
 
 def entry() -> None:

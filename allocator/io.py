@@ -1,6 +1,6 @@
 """YAML and dict input/output for problems.
 
-Only ``yaml.safe_load`` is used. Unknown keys are errors (with a did-you-mean), and every error
+Files are parsed by :mod:`allocator.yaml_safe` (plain data only, bounded time and memory). Unknown keys are errors (with a did-you-mean), and every error
 names the field path (``tasks[3].memory``) and, for files, the line.
 """
 
@@ -18,6 +18,7 @@ from .errors import ProblemError
 from .problem import KINDS, Pool, Problem, Task
 from .schema import POOL_FIELDS, PROBLEM_FIELDS, TASK_FIELDS, Field
 from .units import parse_quantity
+from .yaml_safe import parse
 
 __all__ = ["load", "loads", "from_dict", "to_dict", "dump"]
 
@@ -41,29 +42,35 @@ def load(source: str | Path | Mapping[str, Any] | Problem, *, check: bool = True
         return from_dict(source, check=check)
     if isinstance(source, (str, Path)):
         path = Path(source)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ProblemError(f"no such file: {path}") from None
-        except (IsADirectoryError, UnicodeDecodeError, PermissionError) as exc:
-            raise ProblemError(f"cannot read {path}: {exc}") from None
-        return loads(text, source=str(path), check=check)
+        return loads(read_text(path), source=str(path), check=check)
     raise TypeError(f"load() takes a path, a dict or a Problem, not {type(source).__name__}")
+
+
+def read_text(path: Path) -> str:
+    """The UTF-8 text of a file; anything else (missing, a folder, binary) is a
+    :class:`ProblemError` naming the file."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ProblemError("no such file", source=str(path)) from None
+    except IsADirectoryError:
+        raise ProblemError("is a directory, not a problem file", source=str(path)) from None
+    except OSError as exc:
+        raise ProblemError(f"cannot read: {exc.strerror or exc}", source=str(path)) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProblemError(f"is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
+                           f"{exc.start}); a problem file is YAML", source=str(path)) from None
 
 
 def loads(text: str, *, source: str | None = None, check: bool = True) -> Problem:
     """Load and validate a problem from YAML text."""
+    parsed = parse(text, source)
     try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ProblemError(f"malformed YAML: {problem}", line=line, source=source) from None
-    try:
-        return from_dict(doc, check=check)
+        return from_dict(parsed.data, check=check)
     except ProblemError as err:
-        raise err.located(_line_of(text, err.path), source) from None
+        raise err.located(parsed.line_of(err.path), source) from None
 
 
 def from_dict(doc: Any, *, check: bool = True) -> Problem:
@@ -120,39 +127,6 @@ def dump(problem: Problem, path: str | Path) -> None:
 
 def _drop_none(d: dict) -> dict:
     return {k: v for k, v in d.items() if v is not None}
-
-
-# -- line numbers --------------------------------------------------------------------------
-
-def _line_of(text: str, path: str | None) -> int | None:
-    """1-based line of the node at ``path`` (``tasks[2].memory``), or of its nearest parent."""
-    if not path:
-        return None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return None
-    lines: dict[str, int] = {}
-
-    def walk(n: yaml.Node, prefix: str) -> None:
-        lines.setdefault(prefix, n.start_mark.line + 1)
-        if isinstance(n, yaml.MappingNode):
-            for key, value in n.value:
-                sub = f"{prefix}.{key.value}" if prefix else str(key.value)
-                lines[sub] = key.start_mark.line + 1
-                walk(value, sub)
-        elif isinstance(n, yaml.SequenceNode):
-            for k, item in enumerate(n.value):
-                walk(item, f"{prefix}[{k}]")
-
-    if node is not None:
-        walk(node, "")
-    while path:
-        if path in lines:
-            return lines[path]
-        cut = max(path.rfind("."), path.rfind("["))
-        path = path[:cut] if cut > 0 else ""
-    return None
 
 
 # -- validation ----------------------------------------------------------------------------

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import enum
 import json
-from dataclasses import asdict, dataclass, field
+import math
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 import yaml
 
+from .errors import ProblemError
 from .problem import Problem
 
 
@@ -101,12 +103,13 @@ class Plan:
         return d
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "Plan":
-        d = dict(d)
-        d.pop("gap", None)
-        d["status"] = Status(d["status"])
-        d["schedule"] = tuple(Slot(**s) for s in d.get("schedule", ()))
-        return cls(**d)
+    def from_dict(cls, d: Mapping[str, Any], source: str | None = None) -> "Plan":
+        """Rebuild a plan written by :meth:`to_dict`; a document of the wrong shape raises
+        :class:`~allocator.errors.ProblemError` naming the field (and ``source``)."""
+        try:
+            return cls(**_plan_fields(d))
+        except ProblemError as exc:
+            raise exc.located(None, source) from None
 
     def save(self, path: str | Path) -> None:
         """Write JSON (``.json``) or YAML (``.yaml``/``.yml``)."""
@@ -118,10 +121,139 @@ class Plan:
 
     @classmethod
     def load(cls, path: str | Path) -> "Plan":
+        """Read a plan written by :meth:`save`; an unreadable file or one of the wrong shape
+        raises :class:`~allocator.errors.ProblemError` naming the file and the field."""
+        from .yaml_safe import parse
         path = Path(path)
-        text = path.read_text(encoding="utf-8")
-        data = yaml.safe_load(text) if path.suffix in (".yaml", ".yml") else json.loads(text)
-        return cls.from_dict(data)
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except FileNotFoundError:
+            raise ProblemError("no such plan file", source=str(path)) from None
+        except UnicodeDecodeError as exc:
+            raise ProblemError(f"is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at "
+                               f"offset {exc.start}); a plan is JSON or YAML",
+                               source=str(path)) from None
+        except OSError as exc:
+            raise ProblemError(f"cannot read the plan: {exc.strerror or exc}",
+                               source=str(path)) from None
+        if path.suffix in (".yaml", ".yml"):
+            data = parse(text, str(path)).data
+        else:
+            try:
+                data = json.loads(text, parse_constant=_no_constant)
+            except json.JSONDecodeError as exc:
+                raise ProblemError(f"malformed JSON: {exc.msg}", line=exc.lineno,
+                                   source=str(path)) from None
+            except (ValueError, RecursionError) as exc:
+                raise ProblemError(f"malformed JSON: {exc}", source=str(path)) from None
+        return cls.from_dict(data, source=str(path))
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a number a plan may hold")
+
+
+# -- the shape of a plan document -------------------------------------------------------
+
+_NUMBER_FIELDS = ("objective", "bound", "lp_bound", "build_seconds", "solve_seconds")
+_TEXT_FIELDS = ("reason", "measure", "backend", "solver", "strategy", "warm_start")
+
+
+def _number(value: Any, path: str, *, optional: bool = True) -> float | None:
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ProblemError(f"must be a finite number, got {value!r}", path)
+    return float(value)
+
+
+def _text(value: Any, path: str, *, optional: bool = True) -> str | None:
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        raise ProblemError(f"must be a string, got {value!r}", path)
+    return value
+
+
+def _mapping(value: Any, path: str) -> Mapping:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ProblemError(f"must be a mapping, got {type(value).__name__}", path)
+    return value
+
+
+def _table(value: Any, path: str) -> dict[str, dict[str, float]]:
+    out = {}
+    for key, row in _mapping(value, path).items():
+        sub = f"{path}.{key}"
+        out[_text(key, sub, optional=False)] = {
+            _text(k, f"{sub}.{k}", optional=False): _number(v, f"{sub}.{k}", optional=False)
+            for k, v in _mapping(row, sub).items()}
+    return out
+
+
+def _plan_fields(d: Any) -> dict[str, Any]:
+    """The constructor arguments of a plan document, each checked for its type."""
+    if not isinstance(d, Mapping) or not d:
+        got = "nothing" if not d else f"a {type(d).__name__}"
+        raise ProblemError(f"a plan must be a mapping with at least problem, objective_name "
+                           f"and status; this file holds {got}")
+    known = {f.name for f in fields(Plan)} | {"gap"}
+    for key in d:
+        if key not in known:
+            raise ProblemError(f"unknown key {key!r} in the plan (allowed: "
+                               f"{', '.join(sorted(known))})", str(key))
+    for key in ("problem", "objective_name", "status"):
+        if key not in d:
+            raise ProblemError(f"missing required key {key!r} in the plan")
+    try:
+        status = Status(d["status"])
+    except (ValueError, TypeError):
+        raise ProblemError(f"{d['status']!r} is not one of "
+                           f"{', '.join(s.value for s in Status)}", "status") from None
+    args: dict[str, Any] = {"problem": _text(d["problem"], "problem", optional=False),
+                            "objective_name": _text(d["objective_name"], "objective_name",
+                                                    optional=False),
+                            "status": status}
+    for key in _NUMBER_FIELDS:
+        if key in d:
+            args[key] = _number(d[key], key, optional=key not in ("build_seconds",
+                                                                   "solve_seconds"))
+    for key in _TEXT_FIELDS:
+        if key in d:
+            args[key] = _text(d[key], key)
+    if "sense" in d:
+        if d["sense"] not in ("min", "max"):
+            raise ProblemError(f"must be min or max, got {d['sense']!r}", "sense")
+        args["sense"] = d["sense"]
+    if "method" in d:
+        args["method"] = _text(d["method"], "method", optional=False)
+    assignment = _mapping(d.get("assignment"), "assignment")
+    args["assignment"] = {_text(t, f"assignment.{t}", optional=False):
+                          _text(dev, f"assignment.{t}", optional=False)
+                          for t, dev in assignment.items()}
+    args["fractions"] = _table(d.get("fractions"), "fractions")
+    args["amounts"] = _table(d.get("amounts"), "amounts")
+    schedule = d.get("schedule") or []
+    if not isinstance(schedule, list):
+        raise ProblemError(f"must be a list of slots, got {type(schedule).__name__}", "schedule")
+    slots = []
+    for k, s in enumerate(schedule):
+        sub = f"schedule[{k}]"
+        s = _mapping(s, sub)
+        extra = set(s) - {"task", "device", "start", "end", "fraction"}
+        if extra:
+            raise ProblemError(f"unknown key {sorted(extra)[0]!r} in a slot (allowed: task, "
+                               "device, start, end, fraction)", sub)
+        slots.append(Slot(task=_text(s.get("task"), f"{sub}.task", optional=False),
+                          device=_text(s.get("device"), f"{sub}.device", optional=False),
+                          start=_number(s.get("start"), f"{sub}.start", optional=False),
+                          end=_number(s.get("end"), f"{sub}.end", optional=False),
+                          fraction=_number(s.get("fraction", 1.0), f"{sub}.fraction",
+                                           optional=False)))
+    args["schedule"] = tuple(slots)
+    return args
 
 
 def sequence(problem: Problem, assignment: Mapping[str, str]) -> tuple[Slot, ...]:

@@ -168,7 +168,8 @@ def test_cli_process_exit_status_and_stderr(tmp_path):
 
 def test_missing_file_is_bad_input(capsys):
     assert main(["validate", "no/such/file.yaml"]) == 2
-    assert "no such file" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no/such/file.yaml" in err and "does not exist" in err
 
 
 def test_objective_specific_requirements():

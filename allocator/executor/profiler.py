@@ -116,8 +116,9 @@ def profile(problem: Problem, *, steps: int = 3, warmup: int = 1, progress: bool
     results: dict[tuple[str, str], Measurement] = {}
     bar = None
     if progress:
+        from rich.console import Console
         from rich.progress import Progress
-        bar = Progress()
+        bar = Progress(console=Console(stderr=True))     # progress on stderr, results on stdout
         bar.start()
         tid = bar.add_task("profiling", total=len(jobs))
     try:

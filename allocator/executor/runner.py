@@ -616,8 +616,10 @@ class _Progress:
             TextColumn,
             TimeElapsedColumn,
         )
+        from rich.console import Console
+        # Progress is not a result: it goes to stderr, so stdout stays clean for the report.
         self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TimeElapsedColumn())
+                            TimeElapsedColumn(), console=Console(stderr=True))
         self.mapping = mapping
         self.ids: dict[str, int] = {}
         self.running: dict[str, int] = {d: 0 for d in mapping}
