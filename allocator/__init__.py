@@ -5,23 +5,40 @@
 >>> plan = allocator.solve(problem)
 >>> allocator.verify(problem, plan)
 []
+
+The names below are imported on first use, so ``import allocator`` (and the command line's
+quick refusals of bad input) do not pay for the solvers, SciPy or the executor.
 """
 
-from .checks import InfeasibleError
-from .comparison import Comparison, compare
-from .errors import AllocatorError, ProblemError
-from .evaluate import Metrics, evaluate
-from .executor import (ExecutionReport, check_report, estimate_memory, execute, profile,
-                       register_workload)
-from .io import dump, from_dict, load, loads, to_dict
-from .plan import Plan, Slot, Status
-from .problem import Pool, Problem, Task
-from .solve import solve
-from .verify import verify
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = ["AllocatorError", "Comparison", "compare", "ExecutionReport", "InfeasibleError",
-           "Metrics", "Plan", "Pool", "Problem", "ProblemError", "Slot", "Status", "Task",
-           "check_report", "dump", "estimate_memory", "evaluate", "execute", "from_dict", "load",
-           "loads", "profile", "register_workload", "solve", "to_dict", "verify", "__version__"]
+# public name -> module that defines it
+_EXPORTS = {
+    "AllocatorError": "errors", "ProblemError": "errors", "InfeasibleError": "checks",
+    "Comparison": "comparison", "compare": "comparison",
+    "Metrics": "analysis.evaluate", "evaluate": "analysis.evaluate",
+    "ExecutionReport": "executor", "check_report": "executor", "estimate_memory": "executor",
+    "execute": "executor", "profile": "executor", "register_workload": "executor",
+    "dump": "io", "from_dict": "io", "load": "io", "loads": "io", "to_dict": "io",
+    "Plan": "plan", "Slot": "plan", "Status": "plan",
+    "Pool": "problem", "Problem": "problem", "Task": "problem",
+    "solve": "solver", "verify": "analysis.verify",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'allocator' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -98,7 +98,7 @@ def _methods() -> list[str]:
 
 
 def _strategies() -> tuple[str, ...]:
-    from .solve import STRATEGIES
+    from .solver import STRATEGIES
     return STRATEGIES
 
 
@@ -209,7 +209,7 @@ def solve(
 ) -> None:
     """Solve a problem and print the plan with its objective, bound and gap."""
     from .report import render
-    from .solve import solve as solve_problem
+    from .solver import solve as solve_problem
     obj = objective.value if objective else None
     problem = _load_checked(file, obj)
     with SolveProgress(err) as progress:
@@ -298,7 +298,7 @@ def verify(
 ) -> None:
     """Recompute a saved plan against its problem; list every violation."""
     from .io import load
-    from .verify import verify as verify_plan
+    from .analysis.verify import verify as verify_plan
     problem = load(file, check=False)
     plan = _load_plan(plan_file)
     problems = verify_plan(problem, plan)
@@ -332,8 +332,8 @@ def run(
     _need_torch("run")
     from .executor.runner import execute
     from .report import execution_table
-    from .solve import solve as solve_problem
-    from .verify import verify as verify_plan
+    from .solver import solve as solve_problem
+    from .analysis.verify import verify as verify_plan
     problem = _load_checked(file, None)
     plan = None
     if plan_file is not None:

@@ -10,13 +10,13 @@ from typing import Any, Mapping, Sequence
 
 from .checks import check_objective_inputs
 from .errors import AllocatorError
-from .evaluate import evaluate
+from .analysis.evaluate import evaluate
 from .heuristics import HEURISTICS
 from .io import load
 from .plan import Plan
 from .problem import Problem
-from .solve import solve
-from .verify import verify
+from .solver import solve
+from .analysis.verify import verify
 
 
 @dataclass(frozen=True)

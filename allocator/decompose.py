@@ -74,7 +74,7 @@ def split(problem: Problem, parts: int, seed: int | None = 0
 
 def solve_decomposed(problem: Problem, engine, solver, options: SolveOptions, *,
                      parts: int | None, seed: int | None, lp_bound: bool, common: dict) -> Plan:
-    from .solve import FULL_PAIRS, relaxation, solve
+    from .solver import FULL_PAIRS, relaxation, solve
     k = parts or max(2, round(len(problem.tasks) / TASKS_PER_PART))
     start = time.perf_counter()
     pieces = split(problem, k, seed)

@@ -11,13 +11,14 @@ import math
 from pathlib import Path
 from typing import Any, Mapping
 
+import numpy as np
 import yaml
 
 from .checks import check_problem
 from .errors import ProblemError
 from .problem import KINDS, Pool, Problem, Task
-from .schema import POOL_FIELDS, PROBLEM_FIELDS, TASK_FIELDS, Field
-from .units import parse_quantity
+from .schema import MAX_DEVICES, POOL_FIELDS, PROBLEM_FIELDS, TASK_FIELDS, Field
+from .units import MAXIMUM, check_maximum, parse_quantity
 from .yaml_safe import parse
 
 __all__ = ["load", "loads", "from_dict", "to_dict", "dump"]
@@ -136,6 +137,32 @@ def _did_you_mean(word: str, options) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
+def _check_processing_times(problem: Problem) -> None:
+    """compute / throughput within the largest time allowed (units.MAXIMUM): beyond it the
+    numbers are a mistake of units, and the models' coefficients would overflow."""
+    with np.errstate(over="ignore"):
+        ptime = problem.raw_ptime
+    over = np.isfinite(ptime) & (ptime > MAXIMUM["time"]) | np.isposinf(ptime) & \
+        (problem.rate > 0) & ~_timed(problem)
+    if over.any():
+        i, j = (int(k) for k in np.argwhere(over)[0])
+        t, p = problem.tasks[i], problem.pools[j]
+        seconds = float(t.compute) / float(problem.rate[i, j])      # Python floats: inf, no warning
+        raise ProblemError(f"task {t.name!r} would take {seconds:.3g} s on "
+                           f"pool {p.name!r} (compute / throughput), more than the largest time "
+                           f"allowed (1e12 s); check the units of its compute and the pool's "
+                           f"throughput", f"tasks[{i}].compute")
+
+
+def _timed(problem: Problem) -> np.ndarray:
+    """Pairs whose processing time comes from the ``time`` table."""
+    mask = np.zeros((len(problem.tasks), len(problem.pools)), dtype=bool)
+    for task, row in problem.time.items():
+        for pool in row:
+            mask[problem.task_index[task], problem.pool_index[pool]] = True
+    return mask
+
+
 class _Reader:
     """Walks a document, checks each field against the schema and builds the domain objects."""
 
@@ -168,6 +195,10 @@ class _Reader:
         if f.type == "int":
             if isinstance(value, bool) or not isinstance(value, int):
                 raise ProblemError(f"must be a whole number, got {value!r}", sub)
+            if f.maximum is not None and abs(value) > f.maximum:
+                bound = f"at most {f.maximum:,}" if value > 0 else f"at least {-f.maximum:,}"
+                raise ProblemError(f"must be {bound} (see the limits in "
+                                   f"docs/problem-format.md), got {value:,}", sub)
             return value
         if f.type == "number":
             if isinstance(value, bool) or not isinstance(value, (int, float)) \
@@ -176,7 +207,7 @@ class _Reader:
             if value < 0 or (value == 0 and not allow_zero):
                 raise ProblemError(f"must be {'non-negative' if allow_zero else 'positive'}, "
                                    f"got {value!r}", sub)
-            return float(value)
+            return check_maximum(float(value), "number", sub, value)
         if f.type == "quantity":
             return parse_quantity(value, f.dimension, sub, allow_zero=allow_zero)
         if f.type == "enum":
@@ -225,10 +256,14 @@ class _Reader:
         name = self.field(doc, "name", F["name"], "")
         pools = tuple(self.pool(item, f"pools[{k}]")
                       for k, item in enumerate(self.named_list(doc["pools"], "pools", "pool")))
+        total = sum(p.count for p in pools)
+        if total > MAX_DEVICES:
+            raise ProblemError(f"the pools hold {total:,} devices in all, more than the limit "
+                               f"of {MAX_DEVICES:,}", "pools")
         pool_names = [p.name for p in pools]
         tasks = tuple(self.task(item, f"tasks[{k}]", pool_names)
                       for k, item in enumerate(self.named_list(doc["tasks"], "tasks", "task")))
-        return Problem(
+        problem = Problem(
             name=name,
             description=self.field(doc, "description", F["description"], ""),
             objective=self.field(doc, "objective", F["objective"], "", default="makespan"),
@@ -240,6 +275,8 @@ class _Reader:
             **{key: self.table(doc.get(key), key, pool_names, [t.name for t in tasks])
                for key in ("throughput", "time", "cost")},
         )
+        _check_processing_times(problem)
+        return problem
 
     def pool(self, doc: Mapping, path: str) -> Pool:
         what = f"pool {doc.get('name', path)!r}"

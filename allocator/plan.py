@@ -88,7 +88,7 @@ class Plan:
         return out
 
     def metrics(self, problem: Problem):
-        from .evaluate import evaluate
+        from .analysis.evaluate import evaluate
         return evaluate(problem, self)
 
     # -- serialisation ---------------------------------------------------------------------

@@ -6,7 +6,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from .evaluate import evaluate
+from .analysis.evaluate import evaluate
 from .plan import Plan
 from .problem import Problem
 from .units import format_quantity as fq

@@ -15,6 +15,14 @@ class Field:
     required: bool = False
     dimension: str | None = None      # for quantities: bytes, flop, flop_rate, time
     choices: tuple[str, ...] = ()
+    maximum: float | None = None      # for int fields (numbers and quantities: units.MAXIMUM)
+
+
+# Devices a problem may hold (docs/problem-format.md#limits): enough for any real fleet, few
+# enough that naming every device cannot exhaust memory.
+MAX_POOL_DEVICES = 100_000
+MAX_DEVICES = 1_000_000
+MAX_PRIORITY = 2 ** 31 - 1
 
 
 PROBLEM_FIELDS: dict[str, Field] = {
@@ -45,7 +53,8 @@ PROBLEM_FIELDS: dict[str, Field] = {
 POOL_FIELDS: dict[str, Field] = {
     "name": Field("str", "Unique pool name; device k is `name[k]`.", required=True),
     "kind": Field("enum", "Device kind.", required=True, choices=KINDS),
-    "count": Field("int", "Number of identical devices (≥ 1).", required=True),
+    "count": Field("int", "Number of identical devices (1 to 100,000).", required=True,
+                   maximum=MAX_POOL_DEVICES),
     "memory": Field("quantity", "Memory per device (e.g. `80GiB`).", required=True,
                     dimension="bytes"),
     "throughput": Field("quantity", "Sustained throughput per device (e.g. `400 TFLOP/s`).",
@@ -63,7 +72,8 @@ TASK_FIELDS: dict[str, Field] = {
     "memory": Field("quantity", "Peak memory on one device (e.g. `30GiB`); needed by every "
                     "objective but `weighted_shortfall`.", dimension="bytes"),
     "weight": Field("number", "Importance (> 0, default 1); used by `weighted_shortfall`."),
-    "priority": Field("int", "Priority (higher first, default 0); used by heuristics."),
+    "priority": Field("int", "Priority (higher first, default 0, at most 2^31 - 1 either "
+                      "way); used by heuristics.", maximum=MAX_PRIORITY),
     "deadline": Field("quantity", "Latest finish time from time 0 (e.g. `6h`); honoured by "
                       "`makespan` and `cost`.", dimension="time"),
     "allowed_kinds": Field("enum_list", "Device kinds the task may use (default: all).",
@@ -87,7 +97,8 @@ def _json(field: Field) -> dict:
     if field.type == "str":
         return {"type": "string", "description": field.doc}
     if field.type == "int":
-        return {"type": "integer", "description": field.doc}
+        bounds = {"maximum": field.maximum} if field.maximum is not None else {}
+        return {"type": "integer", "description": field.doc, **bounds}
     if field.type == "number":
         return {"type": "number", "description": field.doc}
     if field.type == "enum":

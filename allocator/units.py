@@ -46,6 +46,13 @@ UNITS = {"bytes": BYTE_UNITS, "flop": FLOP_UNITS, "flop_rate": RATE_UNITS, "time
 _EXAMPLE = {"bytes": "'80GiB'", "flop": "'2.5e18 FLOP'", "flop_rate": "'312 TFLOP/s'",
             "time": "'4h'", "number": "'3'"}
 
+# The largest value each dimension accepts (SI). Beyond these, a value is a mistake of units
+# and would overflow the models' coefficients (HiGHS reads 1e20 as infinity); see
+# docs/problem-format.md#limits.
+MAXIMUM = {"bytes": 2.0 ** 60, "flop": 1e30, "flop_rate": 1e24, "time": 1e12, "number": 1e15}
+_MAXIMUM_TEXT = {"bytes": "1 EiB (2^60 bytes)", "flop": "1e30 FLOP", "flop_rate": "1e24 FLOP/s",
+                 "time": "1e12 s, about 31,700 years", "number": "1e15"}
+
 _QUANTITY = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-z/]*)\s*$")
 
 
@@ -102,11 +109,20 @@ def parse_quantity(value: object, dimension: str, path: str | None = None, *,
     else:
         raise ProblemError(f"expected a quantity such as {_EXAMPLE[dimension]}, got {value!r}", path)
     result = number * factor
-    if math.isnan(result) or math.isinf(result):
+    if math.isnan(result) or math.isinf(result) or math.isnan(number) or math.isinf(number):
         raise ProblemError(f"{value!r} is not a finite number", path)
     if result < 0 or (result == 0 and not allow_zero):
         need = "non-negative" if allow_zero else "positive"
         raise ProblemError(f"must be {need}, got {value!r}", path)
+    return check_maximum(result, dimension, path, value)
+
+
+def check_maximum(result: float, dimension: str, path: str | None, value: object = None) -> float:
+    """``result`` if it is within :data:`MAXIMUM` for ``dimension``, else a ProblemError."""
+    if result > MAXIMUM[dimension]:
+        what = "value" if dimension == "number" else dimension.replace("_", " ")
+        raise ProblemError(f"{value if value is not None else result!r} is more than the largest "
+                           f"{what} allowed ({_MAXIMUM_TEXT[dimension]}); check its unit", path)
     return result
 
 

@@ -136,7 +136,7 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="only the two smallest sizes")
     ap.add_argument("--out", default="docs/performance.md")
     args = ap.parse_args(argv)
-    from allocator.solve import choose_strategy
+    from allocator.solver import choose_strategy
     from allocator.synthetic import FAMILIES, fleet
     sizes = SIZES[:2] if args.quick else SIZES
     cases = [(f, n, d, p) for f in FAMILIES for n, d, p in sizes]

@@ -57,15 +57,20 @@ def test_unknown_method_and_objective():
         allocator.compare(PROBLEMS / "seed-utilization.yaml")
 
 
-def test_cli_compare_table_and_json(tmp_path, capsys):
+def test_cli_compare_table_out_and_json(tmp_path, capsys):
     target = tmp_path / "c.json"
-    assert main(["compare", str(PROBLEMS / "small/two-devices.yaml"), "--json", str(target)]) == 0
-    out = capsys.readouterr().out
+    assert main(["compare", str(PROBLEMS / "small/two-devices.yaml"), "--out", str(target)]) == 0
+    captured = capsys.readouterr()
     for word in ("lp_bound", "optimal", "local_search", "optimum", "bound"):
-        assert word in out
+        assert word in captured.out
+    assert f"comparison written to {target}" in captured.err     # a note, not a result
     data = json.loads(target.read_text())
     assert data["optimum"] == 5.0
     assert {r["method"] for r in data["rows"]} == {"lp_bound", "optimal", *HEURISTICS}
+    # --json prints the same document on stdout, and nothing else.
+    assert main(["compare", str(PROBLEMS / "small/two-devices.yaml"), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["optimum"] == 5.0 and len(printed["rows"]) == len(data["rows"])
 
 
 def test_plots_are_written(tmp_path, capsys):

@@ -511,8 +511,9 @@ def test_cli_run_and_profile(tmp_path, capsys):
     assert (tmp_path / "g.png").stat().st_size > 10_000
     assert main(["profile", str(f), "--out", str(tmp_path / "q.yaml"), "--quiet"]) == 0
     assert allocator.load(tmp_path / "q.yaml").throughput
-    out = capsys.readouterr().out
-    assert "3 completed, 0 failed" in out and "profiled problem written" in out
+    captured = capsys.readouterr()
+    assert "3 completed, 0 failed" in captured.out
+    assert "profiled problem written" in captured.err          # notes go to stderr
 
 
 def test_cli_run_errors(tmp_path, capsys):

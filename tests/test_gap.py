@@ -16,7 +16,7 @@ from allocator.errors import ProblemError
 from allocator.backends import SolveOptions, get_backend
 from allocator.formulations import FORMULATIONS
 from allocator.heuristics import HEURISTICS
-from allocator.solve import lp_rounding
+from allocator.solver import lp_rounding
 
 from .conftest import ENGINES, solved
 

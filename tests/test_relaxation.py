@@ -89,7 +89,7 @@ def test_solve_through_column_generation_matches_brute_force(seed, monkeypatch, 
     doc = random_problem(seed, max_tasks=6, max_devices=3)
     problem = allocator.load(doc, check=False)
     best = brute_force(problem, "makespan")
-    monkeypatch.setattr(importlib.import_module("allocator.solve"), "SIFT_COLUMNS", 0)  # all
+    monkeypatch.setattr(importlib.import_module("allocator.solver"), "SIFT_COLUMNS", 0)  # all
     with caplog.at_level(logging.INFO, logger="allocator"):
         plan = allocator.solve(problem, backend="highs")
     if best is None:

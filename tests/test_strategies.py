@@ -14,7 +14,7 @@ from rich.console import Console
 import allocator
 from allocator.backends import get_backend
 from allocator.errors import AllocatorError
-from allocator.solve import choose_strategy
+from allocator.solver import choose_strategy
 from allocator.synthetic import FAMILIES, fleet
 
 from .bruteforce import brute_force, random_problem
@@ -170,7 +170,7 @@ def test_a_start_the_lp_bound_proves_skips_the_mip(monkeypatch):
 def test_decomposed_parts_share_the_time_limit_in_waves(monkeypatch):
     # 4 parts on 2 workers run in 2 waves; with 20% kept for the whole problem's bound, each
     # part gets 0.8 x 10 / 2 = 4 s, so that the parts and the bound together fit in 10 s.
-    solve_module = importlib.import_module("allocator.solve")
+    solve_module = importlib.import_module("allocator.solver")
     real, limits = solve_module.solve, []
 
     def recording(*args, **kwargs):

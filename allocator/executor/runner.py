@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import AllocatorError
-from ..evaluate import processing_time
+from ..analysis.evaluate import processing_time
 from ..io import to_dict
 from ..plan import Plan, Slot, Status
 from ..problem import Pool, Problem, Task
@@ -390,7 +390,7 @@ class _Run:
 
     def replan(self, names: list[str], reason: str) -> None:
         """Solve again for ``names`` on the devices still usable; fill the queues anew."""
-        from ..solve import solve
+        from ..solver import solve
         usable = [d for d in self.mapping if d not in self.drained]
         placeable = []
         for name in names:
@@ -509,7 +509,7 @@ def execute(problem: Problem, plan: Plan | None = None, *, journal: str | Path |
     cuda_devices : int, optional
         Number of CUDA devices to assume (default: what torch sees); for tests.
     """
-    from ..solve import solve
+    from ..solver import solve
     torch_module()
     missing = [t.name for t in problem.tasks if t.workload is None]
     if missing:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ..evaluate import usable_devices
+from ..analysis.evaluate import usable_devices
 from ..model import RowBuilder
 from ..plan import split_schedule
 from ..problem import Problem

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ..evaluate import fleet_capacity
+from ..analysis.evaluate import fleet_capacity
 from ..model import RowBuilder
 from ..problem import Problem
 from .base import Built

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ..evaluate import kind_capacity
+from ..analysis.evaluate import kind_capacity
 from ..model import RowBuilder
 from ..problem import KINDS, Problem
 from .base import Built

@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..evaluate import evaluate
+from ..analysis.evaluate import evaluate
 from ..plan import Plan, Status
 from ..problem import Problem
 

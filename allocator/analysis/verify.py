@@ -10,8 +10,8 @@ import math
 from collections import Counter
 
 from .evaluate import (evaluate, fleet_capacity, kind_capacity, processing_time)
-from .plan import Plan
-from .problem import ASSIGNMENT_OBJECTIVES, Problem
+from ..plan import Plan
+from ..problem import ASSIGNMENT_OBJECTIVES, Problem
 
 REL = 1e-6
 

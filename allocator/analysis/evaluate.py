@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .plan import Plan
-from .problem import Problem
+from ..plan import Plan
+from ..problem import Problem
 
 
 def processing_time(problem: Problem, task_name: str, device: str) -> float:
