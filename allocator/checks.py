@@ -42,9 +42,12 @@ def check_objective_inputs(problem: Problem, objective: str) -> None:
             raise ProblemError(f"task {t.name!r} has no 'demand'; the weighted_shortfall "
                                f"objective needs device-time per kind, e.g. demand: {{gpu: 10h}}",
                                f"tasks[{i}]")
-    if objective in ("weighted_shortfall", "utilization") and problem.horizon is None:
-        raise ProblemError(f"the {objective} objective needs a 'horizon' to know the capacity "
-                           f"of the fleet", "horizon")
+    if objective in ("weighted_shortfall", "utilization"):
+        for j, p in enumerate(problem.pools):
+            if p.horizon is None and problem.horizon is None:
+                raise ProblemError(f"the {objective} objective needs a 'horizon' to know the "
+                                   f"capacity of the fleet: pool {p.name!r} has none, and "
+                                   f"there is no top-level one", f"pools[{j}]")
     if objective == "cost":
         missing = np.argwhere(np.isnan(problem.price))
         if missing.size:
@@ -85,14 +88,13 @@ def infeasibility(problem: Problem, objective: str) -> str | None:
         return _fit_error(problem, int(np.flatnonzero(~fits)[0]))
     fastest = problem.ptime.min(axis=1)
     if objective == "utilization":
-        compute_cap = problem.horizon * sum(p.count * p.throughput for p in problem.pools)
-        memory_cap = sum(p.count * p.memory for p in problem.pools)
+        compute_cap, memory_cap = problem.fleet_flop, problem.fleet_memory
         share = np.maximum([t.compute / compute_cap for t in problem.tasks],
                            [t.memory / memory_cap for t in problem.tasks])
         if share.sum() > 1 + 1e-9:
             worst = int(np.argmax(share))
-            return (f"the tasks need {share.sum():.1%} of the fleet over the horizon of "
-                    f"{fq(problem.horizon, 'time')} (largest: task {problem.tasks[worst].name!r} "
+            return (f"the tasks need {share.sum():.1%} of the fleet over its horizons "
+                    f"(largest: task {problem.tasks[worst].name!r} "
                     f"with {share[worst]:.1%}); lengthen the horizon or add devices")
         return None
     within = problem.ptime <= problem.pool_horizon[None, :] * (1 + 1e-9)

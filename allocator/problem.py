@@ -189,6 +189,22 @@ class Problem:
         """:attr:`pool_horizon` per device."""
         return self.pool_horizon[self.device_pool]
 
+    # -- capacities over the horizons (the amount-based objectives) ----------------------
+    @cached_property
+    def fleet_flop(self) -> float:
+        """FLOP the whole fleet performs, each pool over its own horizon (inf without one)."""
+        return float(sum(p.count * p.throughput * h for p, h in zip(self.pools, self.pool_horizon)))
+
+    @cached_property
+    def fleet_memory(self) -> float:
+        """Bytes of device memory in the whole fleet."""
+        return float(sum(p.count * p.memory for p in self.pools))
+
+    def kind_device_seconds(self, kind: str) -> float:
+        """Device-seconds the devices of ``kind`` offer, each pool over its own horizon."""
+        return float(sum(p.count * h for p, h in zip(self.pools, self.pool_horizon)
+                         if p.kind == kind))
+
     @property
     def has_horizon(self) -> bool:
         """Some device has a finite horizon."""

@@ -127,8 +127,8 @@ def solve(problem: Problem | str | Mapping[str, Any], *, objective: str | None =
                            verbose=verbose, seed=seed)
     if strategy == "decomposed":
         from .decompose import solve_decomposed
-        return solve_decomposed(problem, engine, solver, options, parts=parts, seed=seed,
-                                lp_bound=lp_bound, common=common)
+        return honest_bound(solve_decomposed(problem, engine, solver, options, parts=parts,
+                                             seed=seed, lp_bound=lp_bound, common=common))
     formulation = aggregated if strategy == "aggregated" else FORMULATIONS[objective]
     start = time.perf_counter()
     built = (formulation.build(problem, measure) if objective == "load_balance"
@@ -136,9 +136,30 @@ def solve(problem: Problem | str | Mapping[str, Any], *, objective: str | None =
     build_seconds = time.perf_counter() - start
     log.info("%s/%s: %d columns, %d rows, %d nonzeros, built in %.3fs", objective, strategy,
              built.model.n_cols, built.model.n_rows, built.model.A.nnz, build_seconds)
-    return solve_built(problem, built, engine, solver, options, lp_bound=lp_bound,
-                       warm_start=warm_start and built.encode is not None,
-                       progress=progress, common={**common, "build_seconds": build_seconds})
+    return honest_bound(solve_built(problem, built, engine, solver, options, lp_bound=lp_bound,
+                                    warm_start=warm_start and built.encode is not None,
+                                    progress=progress,
+                                    common={**common, "build_seconds": build_seconds}))
+
+
+def honest_bound(plan: Plan, rel: float = 1e-6) -> Plan:
+    """A plan whose proven bound is on the wrong side of its objective (above it when
+    minimising, below when maximising) is a solver error, not a gap below zero: the plan is
+    kept, but its status says ``error`` with both numbers, so no one trusts the proof."""
+    if plan.objective is None or plan.bound is None or not plan.status.has_plan:
+        return plan
+    slack = rel * max(1.0, abs(plan.objective))
+    wrong = (plan.bound > plan.objective + slack if plan.sense == "min"
+             else plan.bound < plan.objective - slack)
+    if not wrong:
+        return plan
+    side = "above" if plan.sense == "min" else "below"
+    log.error("%s reported bound %r %s objective %r", plan.solver, plan.bound, side,
+              plan.objective)
+    return replace(plan, status=Status.ERROR,
+                   reason=f"solver error: {plan.solver or plan.backend} reported a bound of "
+                          f"{plan.bound:.9g}, {side} the objective {plan.objective:.9g} of its "
+                          f"own plan; neither can be trusted (try another backend)")
 
 
 def choose_strategy(problem: Problem, objective: str, strategy: str = "auto") -> str:

@@ -120,22 +120,9 @@ def evaluate(problem: Problem, plan: Plan) -> Metrics:
     )
 
 
-def kind_capacity(problem: Problem, kind: str) -> float:
-    """Device-seconds of ``kind`` over the horizon."""
-    return (problem.horizon or 0.0) * sum(p.count for p in problem.pools if p.kind == kind)
-
-
-def fleet_capacity(problem: Problem) -> tuple[float, float]:
-    """(FLOP the whole fleet can perform over the horizon, bytes of memory in the fleet)."""
-    compute = (problem.horizon or 0.0) * sum(p.count * p.throughput for p in problem.pools)
-    memory = sum(p.count * p.memory for p in problem.pools)
-    return compute, memory
-
-
 def _evaluate_amounts(problem: Problem, plan: Plan) -> Metrics:
     if plan.objective_name == "utilization":
-        compute_cap, _ = fleet_capacity(problem)
-        need = sum(t.compute for t in problem.tasks) / compute_cap
+        need = sum(t.compute for t in problem.tasks) / problem.fleet_flop
         share = sum(a.get("share", 0.0) for a in plan.amounts.values())
         return Metrics(utilization_ratio=need / share if share > 0 else None)
     short = weighted = 0.0

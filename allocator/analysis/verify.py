@@ -1,46 +1,107 @@
 """``verify(problem, plan)``: is the plan feasible, and does it say true things about itself?
 
-Independent of every formulation: it recomputes times, loads and objective values from the
-problem's raw fields and the plan's assignment, with plain Python and numpy.
+Trusts nothing. Everything is recomputed here, with plain Python, from the problem's own
+fields (each pool's count, memory, throughput, kind, horizon and price; each task's compute,
+memory, deadline, demand and allowed kinds and pools; the override tables) and the plan's
+assignment, schedule, fractions or amounts. It shares no helper with the formulations, the
+domain's derived arrays (``ptime``, ``eligible``, ``pool_horizon``...) or the metrics module,
+so a mistake in any of them cannot hide behind the same mistake here.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
+from dataclasses import dataclass
 
-from .evaluate import (evaluate, fleet_capacity, kind_capacity, processing_time)
 from ..plan import Plan
-from ..problem import ASSIGNMENT_OBJECTIVES, Problem
+from ..problem import Pool, Problem, Task
 
 REL = 1e-6
+ASSIGNED = ("makespan", "cost", "load_balance")          # objectives that place tasks
 
 
 def _close(a: float, b: float, rel: float = REL) -> bool:
     return math.isclose(a, b, rel_tol=rel, abs_tol=1e-9 * max(1.0, abs(a), abs(b)))
 
 
+@dataclass(frozen=True)
+class _Facts:
+    """What verify needs, read from the raw fields once."""
+
+    tasks: dict[str, Task]
+    device_pool: dict[str, Pool]          # "h100[3]" -> its pool
+
+    @classmethod
+    def of(cls, problem: Problem) -> "_Facts":
+        return cls({t.name: t for t in problem.tasks},
+                   {f"{p.name}[{k}]": p for p in problem.pools for k in range(p.count)})
+
+
+def horizon_of(problem: Problem, pool: Pool) -> float:
+    """Seconds each device of ``pool`` is available: its own horizon, else the problem's."""
+    if pool.horizon is not None:
+        return pool.horizon
+    return problem.horizon if problem.horizon is not None else math.inf
+
+
+def duration(problem: Problem, task: Task, pool: Pool) -> float:
+    """Seconds ``task`` takes on one device of ``pool``; inf where an override forbids it."""
+    timed = problem.time.get(task.name, {})
+    if pool.name in timed:
+        return math.inf if timed[pool.name] is None else float(timed[pool.name])
+    rate = problem.throughput.get(task.name, {}).get(pool.name, pool.throughput)
+    if rate is None or task.compute is None:
+        return math.inf
+    return task.compute / rate
+
+
+def price(problem: Problem, task: Task, pool: Pool) -> float:
+    """What ``task`` costs on one device of ``pool``: the ``cost`` table, else cost_per_hour
+    (0 when unset) x hours."""
+    priced = problem.cost.get(task.name, {})
+    if pool.name in priced:
+        return float(priced[pool.name])
+    return (pool.cost_per_hour or 0.0) * duration(problem, task, pool) / 3600.0
+
+
+def may_run(task: Task, pool: Pool, problem: Problem) -> str | None:
+    """Why ``task`` may not run on a device of ``pool``, or None."""
+    if (task.memory or 0.0) > pool.memory:
+        return f"task {task.name!r} needs {task.memory:.6g} bytes but {pool.name} has {pool.memory:.6g}"
+    if task.allowed_kinds is not None and pool.kind not in task.allowed_kinds:
+        return f"task {task.name!r} may not run on kind {pool.kind!r}"
+    if task.allowed_pools is not None and pool.name not in task.allowed_pools:
+        return f"task {task.name!r} may not run on pool {pool.name!r}"
+    if not math.isfinite(duration(problem, task, pool)):
+        return f"task {task.name!r} is forbidden on pool {pool.name!r} by an override"
+    return None
+
+
 def verify(problem: Problem, plan: Plan) -> list[str]:
     """Return the violations found in ``plan`` (an empty list when it is feasible and honest).
 
     Checks that every task is placed exactly once on a device it fits and may use, that the
-    schedule matches the processing times without overlaps and meets deadlines and the horizon,
-    that amounts respect demands and capacities, and that the stated objective and bound agree
-    with a recomputation.
+    schedule matches the processing times without overlaps and meets deadlines and each pool's
+    horizon, that amounts respect demands and capacities (each pool with its own horizon), and
+    that the stated objective and bound agree with a recomputation.
     """
     if not plan.status.has_plan:
         return [] if plan.reason else [f"plan has status {plan.status} but gives no reason"]
+    facts = _Facts.of(problem)
     errors: list[str] = []
-    if plan.amounts:
+    if plan.objective_name == "utilization":
+        errors += _check_shares(problem, plan)
+    elif plan.objective_name == "weighted_shortfall":
         errors += _check_amounts(problem, plan)
-    elif plan.objective_name in ASSIGNMENT_OBJECTIVES:
-        errors += _check_placement(problem, plan)
-        errors += _check_schedule(problem, plan)
+    elif plan.objective_name in ASSIGNED:
+        errors += _check_placement(problem, facts, plan)
+        errors += _check_schedule(problem, facts, plan)
     else:
-        errors.append(f"a {plan.objective_name} plan must carry amounts")
+        errors.append(f"unknown objective {plan.objective_name!r}")
     if errors:
         return errors
-    value = evaluate(problem, plan).objective(plan.objective_name, plan.measure or "max_load")
+    value = _objective(problem, facts, plan)
     if plan.objective is None or value is None or not _close(value, plan.objective, 1e-5):
         errors.append(f"plan states objective {plan.objective!r} but its assignment gives {value!r}")
     if plan.bound is not None and plan.objective is not None:
@@ -51,47 +112,41 @@ def verify(problem: Problem, plan: Plan) -> list[str]:
     return errors
 
 
-def _check_one(problem: Problem, task: str, device: str) -> str | None:
-    if task not in problem.task_index:
-        return f"unknown task {task!r}"
-    if device not in problem.device_index:
-        return f"task {task!r} is on unknown device {device!r}"
-    t = problem.tasks[problem.task_index[task]]
-    pool = problem.pool_of(device)
-    if (t.memory or 0.0) > pool.memory:
-        return (f"task {task!r} needs {t.memory:.6g} bytes but {device} has {pool.memory:.6g}")
-    if t.allowed_kinds is not None and pool.kind not in t.allowed_kinds:
-        return f"task {task!r} may not run on kind {pool.kind!r} ({device})"
-    if t.allowed_pools is not None and pool.name not in t.allowed_pools:
-        return f"task {task!r} may not run on pool {pool.name!r} ({device})"
-    if not math.isfinite(processing_time(problem, task, device)):
-        return f"task {task!r} is forbidden on pool {pool.name!r} by a throughput override"
-    return None
+# -- placement and schedule ------------------------------------------------------------------
 
-
-def _check_placement(problem: Problem, plan: Plan) -> list[str]:
-    errors = []
+def _placed(plan: Plan) -> dict[str, list[tuple[str, float]]]:
     if plan.fractions:
-        placed = {t: list(s.items()) for t, s in plan.fractions.items()}
-        for task, shares in placed.items():
+        return {t: list(s.items()) for t, s in plan.fractions.items()}
+    return {t: [(d, 1.0)] for t, d in plan.assignment.items()}
+
+
+def _check_placement(problem: Problem, facts: _Facts, plan: Plan) -> list[str]:
+    errors = []
+    placed = _placed(plan)
+    for task, shares in placed.items():
+        if plan.fractions:
             total = sum(f for _, f in shares)
             if any(f < -1e-9 for _, f in shares) or not _close(total, 1.0, 1e-6):
                 errors.append(f"task {task!r} has fractions summing to {total:.9g}, not 1")
-    else:
-        placed = {t: [(d, 1.0)] for t, d in plan.assignment.items()}
-    for task, shares in placed.items():
+        if task not in facts.tasks:
+            errors.append(f"unknown task {task!r}")
+            continue
         for device, f in shares:
-            if f > 1e-9:
-                problem_ = _check_one(problem, task, device)
-                if problem_:
-                    errors.append(problem_)
+            if f <= 1e-9:
+                continue
+            if device not in facts.device_pool:
+                errors.append(f"task {task!r} is on unknown device {device!r}")
+                continue
+            why = may_run(facts.tasks[task], facts.device_pool[device], problem)
+            if why:
+                errors.append(f"{why} ({device})")
     for t in problem.tasks:
         if t.name not in placed:
             errors.append(f"task {t.name!r} is not assigned")
     return errors
 
 
-def _check_schedule(problem: Problem, plan: Plan) -> list[str]:
+def _check_schedule(problem: Problem, facts: _Facts, plan: Plan) -> list[str]:
     errors = []
     seen = Counter((s.task, s.device) for s in plan.schedule)
     for (task, device), n in seen.items():
@@ -112,16 +167,17 @@ def _check_schedule(problem: Problem, plan: Plan) -> list[str]:
     by_device: dict[str, list] = {}
     for s in plan.schedule:
         by_device.setdefault(s.device, []).append(s)
-        if s.task not in problem.task_index or s.device not in problem.device_index:
+        if s.task not in facts.tasks or s.device not in facts.device_pool:
             continue
-        want = s.fraction * processing_time(problem, s.task, s.device)
+        task, pool = facts.tasks[s.task], facts.device_pool[s.device]
+        want = s.fraction * duration(problem, task, pool)
         if s.start < -1e-9 or not _close(s.end - s.start, want):
             errors.append(f"task {s.task!r} on {s.device} lasts {s.end - s.start:.9g}s, "
                           f"expected {want:.9g}s")
-        deadline = problem.tasks[problem.task_index[s.task]].deadline
-        if deadline is not None and s.end > deadline * (1 + REL):
-            errors.append(f"task {s.task!r} ends at {s.end:.9g}s, after its deadline {deadline:.9g}s")
-        horizon = problem.device_horizon[problem.device_index[s.device]]
+        if task.deadline is not None and s.end > task.deadline * (1 + REL):
+            errors.append(f"task {s.task!r} ends at {s.end:.9g}s, after its deadline "
+                          f"{task.deadline:.9g}s")
+        horizon = horizon_of(problem, pool)
         if s.end > horizon * (1 + REL):
             errors.append(f"task {s.task!r} ends at {s.end:.9g}s, after the horizon "
                           f"{horizon:.9g}s of {s.device}")
@@ -133,42 +189,75 @@ def _check_schedule(problem: Problem, plan: Plan) -> list[str]:
     return errors
 
 
+# -- amounts --------------------------------------------------------------------------------
+
+def _check_shares(problem: Problem, plan: Plan) -> list[str]:
+    """utilization: each task's share of the fleet covers its compute and memory."""
+    errors = [f"unknown task {t!r}" for t in plan.amounts if t not in {x.name for x in problem.tasks}]
+    flop = sum(p.count * p.throughput * horizon_of(problem, p) for p in problem.pools)
+    memory = sum(p.count * p.memory for p in problem.pools)
+    total = 0.0
+    for t in problem.tasks:
+        share = plan.amounts.get(t.name, {}).get("share")
+        if share is None:
+            errors.append(f"task {t.name!r} has no allocated share")
+            continue
+        total += share
+        if share * flop < t.compute * (1 - REL):
+            errors.append(f"task {t.name!r} gets {share * flop:.6g} FLOP of compute, "
+                          f"less than its {t.compute:.6g}")
+        if share * memory < t.memory * (1 - REL):
+            errors.append(f"task {t.name!r} gets {share * memory:.6g} bytes of memory, "
+                          f"less than its {t.memory:.6g}")
+        if share > 1 + REL:
+            errors.append(f"task {t.name!r} gets {share:.6g} of the fleet, more than all of it")
+    if total > 1 + REL:
+        errors.append(f"shares add up to {total:.6g} of the fleet, more than all of it")
+    return errors
+
+
 def _check_amounts(problem: Problem, plan: Plan) -> list[str]:
-    errors = []
-    for task in plan.amounts:
-        if task not in problem.task_index:
-            errors.append(f"unknown task {task!r}")
-    if plan.objective_name == "utilization":
-        compute_cap, memory_cap = fleet_capacity(problem)
-        total = 0.0
-        for t in problem.tasks:
-            share = plan.amounts.get(t.name, {}).get("share")
-            if share is None:
-                errors.append(f"task {t.name!r} has no allocated share")
-                continue
-            total += share
-            if share * compute_cap < t.compute * (1 - REL):
-                errors.append(f"task {t.name!r} gets {share * compute_cap:.6g} FLOP of compute, "
-                              f"less than its {t.compute:.6g}")
-            if share * memory_cap < t.memory * (1 - REL):
-                errors.append(f"task {t.name!r} gets {share * memory_cap:.6g} bytes of memory, "
-                              f"less than its {t.memory:.6g}")
-            if share > 1 + REL:
-                errors.append(f"task {t.name!r} gets {share:.6g} of the fleet, more than all of it")
-        if total > 1 + REL:
-            errors.append(f"shares add up to {total:.6g} of the fleet, more than all of it")
-        return errors
+    """weighted_shortfall: amounts within demands, each kind within its device-time (every
+    pool of the kind counting its own horizon)."""
+    errors = [f"unknown task {t!r}" for t in plan.amounts if t not in {x.name for x in problem.tasks}]
     used: dict[str, float] = {}
     for t in problem.tasks:
-        got = plan.amounts.get(t.name, {})
-        for kind, amount in got.items():
+        for kind, amount in plan.amounts.get(t.name, {}).items():
             want = t.demand.get(kind, 0.0)
             if amount < -REL * max(1.0, want) or amount > want * (1 + REL) + 1e-9:
                 errors.append(f"task {t.name!r} gets {amount:.6g}s of {kind}, outside [0, {want:.6g}]")
             used[kind] = used.get(kind, 0.0) + amount
     for kind, amount in used.items():
-        cap = kind_capacity(problem, kind)
-        if amount > cap * (1 + REL) + 1e-9:
+        capacity = sum(p.count * horizon_of(problem, p) for p in problem.pools if p.kind == kind)
+        if amount > capacity * (1 + REL) + 1e-9:
             errors.append(f"{kind} is allocated {amount:.6g} device-seconds, more than its "
-                          f"capacity {cap:.6g}")
+                          f"capacity {capacity:.6g}")
     return errors
+
+
+# -- the objective, recomputed --------------------------------------------------------------
+
+def _objective(problem: Problem, facts: _Facts, plan: Plan) -> float | None:
+    name = plan.objective_name
+    if name == "utilization":
+        flop = sum(p.count * p.throughput * horizon_of(problem, p) for p in problem.pools)
+        shares = sum(a.get("share", 0.0) for a in plan.amounts.values())
+        need = sum(t.compute for t in problem.tasks) / flop
+        return need / shares if shares > 0 else None
+    if name == "weighted_shortfall":
+        return sum(t.weight * (want - plan.amounts.get(t.name, {}).get(kind, 0.0))
+                   for t in problem.tasks for kind, want in t.demand.items())
+    loads = {d: 0.0 for d in facts.device_pool}
+    cost = 0.0
+    for task, shares in _placed(plan).items():
+        for device, f in shares:
+            t, pool = facts.tasks[task], facts.device_pool[device]
+            loads[device] += f * duration(problem, t, pool)
+            cost += f * price(problem, t, pool)
+    if name == "cost":
+        return cost
+    if name == "load_balance" and (plan.measure or "max_load") == "inverse_sum":
+        usable = [d for d, pool in facts.device_pool.items()
+                  if any(may_run(t, pool, problem) is None for t in problem.tasks)]
+        return sum(3600.0 / loads[d] if loads[d] > 0 else math.inf for d in usable)
+    return max(loads.values())

@@ -2,7 +2,8 @@ r"""Utilization (seed formulation): give each task a share of the fleet that cov
 compute and its memory, and waste as little as possible.
 
 Task i needs compute t_i (FLOP) and memory m_i (bytes). Over the horizon the fleet performs
-C = horizon x sum(count x throughput) FLOP and holds M = sum(count x memory) bytes. A share
+C = sum over pools of count x throughput x horizon FLOP (each pool's own horizon, else the
+problem's) and holds M = sum(count x memory) bytes. A share
 x_i of the fleet brings x_i C FLOP and x_i M bytes, so it serves the task iff
 x_i >= l_i = max(t_i / C, m_i / M). Maximise the useful fraction of what is allocated:
 
@@ -24,7 +25,6 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ..analysis.evaluate import fleet_capacity
 from ..model import RowBuilder
 from ..problem import Problem
 from .base import Built
@@ -33,7 +33,7 @@ name = "utilization"
 
 
 def build(problem: Problem) -> Built:
-    compute_cap, memory_cap = fleet_capacity(problem)
+    compute_cap, memory_cap = problem.fleet_flop, problem.fleet_memory
     t = np.array([task.compute for task in problem.tasks]) / compute_cap
     m = np.array([task.memory for task in problem.tasks]) / memory_cap
     low = np.maximum(t, m)

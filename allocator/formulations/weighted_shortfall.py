@@ -1,7 +1,8 @@
 r"""Weighted shortfall (seed formulation): serve the important demands when capacity is short.
 
 Task i wants t[i,k] device-seconds of kind k (its ``demand``); kind k offers
-cap[k] = horizon x (number of devices of kind k). Allocate a[i,k]:
+cap[k] = sum over the pools of kind k of count x horizon (each pool's own horizon, else the
+problem's). Allocate a[i,k]:
 
     minimise    sum_{i,k} w_i (t[i,k] - a[i,k])
     subject to  sum_i a[i,k] <= cap[k]        for every kind k
@@ -16,7 +17,6 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ..analysis.evaluate import kind_capacity
 from ..model import RowBuilder
 from ..problem import KINDS, Problem
 from .base import Built
@@ -31,7 +31,7 @@ def build(problem: Problem) -> Built:
         (np.zeros(0, int),) * 2 + (np.zeros(0),) * 2
     n = len(entries)
     rows = RowBuilder(n)
-    cap = np.array([kind_capacity(problem, k) for k in KINDS])
+    cap = np.array([problem.kind_device_seconds(k) for k in KINDS])
     # The amounts given out of each kind fit in its capacity.
     rows.add(sp.csr_array((np.ones(n), (ki, np.arange(n))), shape=(len(KINDS), n)),
              -np.inf, cap, lambda: [f"capacity[{k}]" for k in KINDS])

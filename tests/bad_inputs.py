@@ -1,0 +1,452 @@
+"""A catalogue of bad inputs for the installed ``allocator`` command.
+
+Every case is a command line, the files it reads, the exit status it must end with and
+fragments its message on stderr must hold (the file, the field, the option). It aims at every
+field of the problem format with every kind of wrong value, at hostile YAML, at plan files of
+the wrong shape, and at every option of every command. tests/test_bad_inputs.py runs it;
+benchmarks/bad_inputs.py times it and measures its memory.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+# A good problem: every key of the format appears at least once, so that each can be broken.
+GOOD = """\
+name: good
+description: a problem whose every key can be broken
+objective: makespan
+horizon: 100h
+pools:
+  - name: h100
+    kind: gpu
+    count: 2
+    memory: 80GiB
+    throughput: 400 TFLOP/s
+    cost_per_hour: 4.5
+    torch_device: cpu
+    horizon: 90h
+  - name: cpu
+    kind: cpu
+    count: 1
+    memory: 256GiB
+    throughput: 2 TFLOP/s
+    cost_per_hour: 0.5
+tasks:
+  - name: llama
+    compute: 2.5e18 FLOP
+    memory: 30GiB
+    weight: 2
+    priority: 1
+    deadline: 50h
+    allowed_kinds: [gpu]
+    allowed_pools: [h100]
+    demand: {gpu: 10h}
+  - name: etl
+    compute: 1e15 FLOP
+    memory: 64GiB
+throughput:
+  llama: {h100: 450 TFLOP/s}
+time:
+  etl: {cpu: 600s}
+cost:
+  etl: {cpu: 0.2}
+"""
+
+# A problem the executor can run (a tiny built-in workload), for `run` and `profile`.
+RUNNABLE = """\
+name: runnable
+pools:
+  - {name: cpu, kind: cpu, count: 1, memory: 8GiB, throughput: 1 GFLOP/s, torch_device: cpu}
+tasks:
+  - name: tiny
+    workload: {name: matmul, n: 8, steps: 1}
+"""
+
+
+@dataclass(frozen=True)
+class Case:
+    """``argv`` may name ``{file}``, ``{plan}`` and ``{dir}`` (a folder); ``files`` maps a
+    file name to its text (str) or bytes."""
+
+    id: str
+    argv: tuple[str, ...]
+    files: dict = field(default_factory=dict)
+    code: int = 2
+    expect: tuple[str, ...] = ()
+
+    def args(self, folder: str) -> list[str]:
+        return [a.format(file=f"{folder}/p.yaml", plan=f"{folder}/plan.json", dir=folder)
+                for a in self.argv]
+
+
+def _replace(old: str, new: str, text: str = GOOD) -> str:
+    assert old in text, old
+    return text.replace(old, new, 1)
+
+
+CASES: list[Case] = []
+
+
+def add(id: str, argv, files=None, code: int = 2, expect=()) -> None:
+    CASES.append(Case(id, tuple(argv), dict(files or {}), code, tuple(expect)))
+
+
+def problem(id: str, text: str | bytes, *expect: str, command: str = "validate") -> None:
+    add(f"{command}-{id}", [command, "{file}"], {"p.yaml": text}, 2, ("p.yaml", *expect))
+
+
+# -- every field, every kind of wrong value --------------------------------------------------
+
+STR_BAD = {"number": "123", "empty": '""', "list": "[a, b]", "mapping": "{a: 1}", "bool": "true"}
+INT_BAD = {"zero": "0", "negative": "-1", "fraction": "1.5", "word": "two", "bool": "true",
+           "huge": "1000000", "astronomic": "1" + "0" * 40, "list": "[1]", "float-exp": "1.0e+9",
+           "string-exp": "10e18"}
+NUMBER_BAD = {"negative": "-1", "word": "abc", "nan": ".nan", "inf": ".inf", "minus-inf": "-.inf",
+              "bool": "true", "list": "[1]", "mapping": "{a: 1}", "over-max": "1.0e+16",
+              "huge-int": "1" + "0" * 400}
+QUANTITY_BAD = {"negative": "-5", "zero": "0", "unknown-unit": "'5 parsecs'", "nan": ".nan",
+                "inf": ".inf", "nan-string": "'nan'", "inf-string": "'inf'",
+                "overflow-string": "'1e999'", "bool": "false", "list": "[1]",
+                "mapping": "{a: 1}", "empty": "''", "unit-only": "'GiB'", "two-numbers": "'1 2'",
+                "huge-int": "1" + "0" * 400}
+WRONG_DIMENSION = {"memory": "'5 s'", "throughput": "'5 GiB'", "compute": "'5 TFLOP/s'",
+                   "deadline": "'5 FLOP'", "horizon": "'5 GiB'"}
+OVER_MAXIMUM = {"memory": "'2 EiB'", "throughput": "'1e25 FLOP/s'", "compute": "'1e31 FLOP'",
+                "deadline": "'1e13 s'", "horizon": "'1e13 s'"}
+ENUM_BAD = {"unknown": "gpux", "number": "1", "list": "[gpu]"}
+
+POOL_LINES = {"name": "  - name: h100", "kind": "    kind: gpu", "count": "    count: 2",
+              "memory": "    memory: 80GiB", "throughput": "    throughput: 400 TFLOP/s",
+              "cost_per_hour": "    cost_per_hour: 4.5", "torch_device": "    torch_device: cpu",
+              "horizon": "    horizon: 90h"}
+TASK_LINES = {"name": "  - name: llama", "compute": "    compute: 2.5e18 FLOP",
+              "memory": "    memory: 30GiB", "weight": "    weight: 2",
+              "priority": "    priority: 1", "deadline": "    deadline: 50h",
+              "allowed_kinds": "    allowed_kinds: [gpu]",
+              "allowed_pools": "    allowed_pools: [h100]", "demand": "    demand: {gpu: 10h}"}
+
+
+def _set(line: str, value: str) -> str:
+    key = line.split(":")[0]
+    return _replace(line, f"{key}: {value}")
+
+
+for key, line in POOL_LINES.items():
+    path = "pools[0]" if key == "name" else f"pools[0].{key}"
+    kind = {"name": "str", "kind": "enum", "count": "int", "cost_per_hour": "number",
+            "torch_device": "str"}.get(key, "quantity")
+    bad = {"str": STR_BAD, "enum": ENUM_BAD, "int": INT_BAD, "number": NUMBER_BAD,
+           "quantity": QUANTITY_BAD}[kind]
+    for what, value in bad.items():
+        problem(f"pool-{key}-{what}", _set(line, value), path)
+for key in ("memory", "throughput", "horizon"):
+    problem(f"pool-{key}-wrong-dimension", _set(POOL_LINES[key], WRONG_DIMENSION[key]),
+            f"pools[0].{key}", "unit")
+    problem(f"pool-{key}-over-maximum", _set(POOL_LINES[key], OVER_MAXIMUM[key]),
+            f"pools[0].{key}", "largest")
+for key in ("name", "kind", "count", "memory", "throughput"):          # required: null is missing
+    problem(f"pool-{key}-null", _set(POOL_LINES[key], "null"), "pools[0]", f"'{key}'")
+problem("pool-torch_device-unknown", _set(POOL_LINES["torch_device"], "tpu:0"),
+        "pools[0].torch_device", "cuda:N")
+problem("pool-unknown-key", _replace("    count: 2", "    cuont: 2"), "pools[0].cuont",
+        "did you mean 'count'")
+problem("pool-missing-kind", _replace("    kind: gpu\n", ""), "pools[0]", "'kind'")
+
+for key, line in TASK_LINES.items():
+    path = "tasks[0]" if key == "name" else f"tasks[0].{key}"
+    kind = {"name": "str", "weight": "number", "priority": "int",
+            "allowed_kinds": "list", "allowed_pools": "list", "demand": "demand"}.get(key,
+                                                                                   "quantity")
+    if kind == "list":
+        bad = {"empty": "[]", "unknown": "[nosuch]", "repeated": "[gpu, gpu]" if key ==
+               "allowed_kinds" else "[h100, h100]", "number": "5", "list-of-numbers": "[1]",
+               "mapping": "{a: 1}"}
+    elif kind == "demand":
+        bad = {"unknown-kind": "{gpus: 10h}", "negative": "{gpu: -1h}", "not-mapping": "[gpu]",
+               "nan": "{gpu: .nan}", "wrong-unit": "{gpu: 10 GiB}", "over-maximum": "{gpu: 1e13 s}"}
+    elif kind == "int":
+        bad = {k: v for k, v in INT_BAD.items() if k not in ("zero", "negative", "huge")}
+        bad["over-maximum"] = "3000000000"
+    else:
+        bad = {"str": STR_BAD, "number": NUMBER_BAD, "quantity": QUANTITY_BAD}[kind]
+    for what, value in bad.items():
+        problem(f"task-{key}-{what}", _set(line, value), path)
+for key in ("memory", "compute", "deadline"):
+    problem(f"task-{key}-wrong-dimension", _set(TASK_LINES[key], WRONG_DIMENSION[key]),
+            f"tasks[0].{key}", "unit")
+    problem(f"task-{key}-over-maximum", _set(TASK_LINES[key], OVER_MAXIMUM[key]),
+            f"tasks[0].{key}", "largest")
+problem("task-weight-zero", _set(TASK_LINES["weight"], "0"), "tasks[0].weight", "positive")
+problem("task-unknown-key", _replace("    weight: 2", "    wieght: 2"), "tasks[0].wieght",
+        "did you mean 'weight'")
+problem("task-memory-and-model", _replace("    memory: 30GiB", "    memory: 30GiB\n    model: "
+                                          "{parameters: 1e9}"), "tasks[0].model", "both")
+problem("task-model-unknown-key", _replace("    memory: 30GiB", "    model: {parameters: 1e9, "
+                                           "layers: 3}"), "tasks[0].model.layers", "unknown key")
+problem("task-model-no-parameters", _replace("    memory: 30GiB", "    model: {batch: 3}"),
+        "tasks[0].model", "parameters")
+problem("task-model-negative", _replace("    memory: 30GiB", "    model: {parameters: -5}"),
+        "tasks[0].model")
+problem("task-model-not-mapping", _replace("    memory: 30GiB", "    model: 7B"),
+        "tasks[0].model")
+problem("task-workload-unknown", _replace("    memory: 30GiB", "    memory: 30GiB\n    workload: "
+                                          "{name: nosuch}"), "tasks[0].workload")
+problem("task-workload-bad-param", _replace("    memory: 30GiB", "    memory: 30GiB\n    workload: "
+                                            "{name: matmul, n: -3}"), "tasks[0].workload")
+problem("task-workload-not-mapping", _replace("    memory: 30GiB", "    memory: 30GiB\n    "
+                                              "workload: [matmul]"), "tasks[0].workload")
+problem("task-workload-unknown-param", _replace("    memory: 30GiB", "    memory: 30GiB\n    "
+                                                "workload: {name: matmul, nn: 3}"),
+        "tasks[0].workload")
+
+# Processing times that overflow: compute / throughput beyond 1e12 s.
+problem("overflowing-processing-time", _replace("    throughput: 2 TFLOP/s", "    throughput: "
+                                                "1.0e-300"), "tasks[1].compute", "would take")
+problem("slow-processing-time", _replace("    throughput: 2 TFLOP/s", "    throughput: 1"),
+        "tasks[1].compute", "would take")
+problem("too-many-devices", _replace("pools:\n", "pools:\n" + "".join(
+    f"  - {{name: p{k}, kind: cpu, count: 100000, memory: 1GiB, throughput: 1e12}}\n"
+    for k in range(10))), "pools", "1,000,000")
+
+# Top level and tables.
+TOP_BAD = {"name": "[a]", "description": "{a: 1}", "objective": "fastest", "horizon": "-1h"}
+for key, value in TOP_BAD.items():
+    old_line = next(line for line in GOOD.splitlines() if line.startswith(f"{key}: "))
+    problem(f"top-{key}-bad", _replace(old_line, f"{key}: {value}"), key)
+problem("top-horizon-over-maximum", _replace("horizon: 100h", "horizon: 1e13 s"), "horizon",
+        "largest")
+problem("top-measure-unknown", _replace("name: good", "name: good\nmeasure: mean"), "measure")
+problem("top-sense-unknown", _replace("name: good", "name: good\nsense: up"), "sense")
+problem("top-unknown-key", _replace("name: good", "name: good\nobjectve: cost"), "objectve",
+        "did you mean 'objective'")
+problem("top-missing-name", _replace("name: good\n", ""), "'name'")
+problem("top-missing-pools", GOOD.split("pools:")[0] + "tasks: [{name: a, compute: 1, memory: 1}]\n",
+        "'pools'")
+problem("top-missing-tasks", GOOD.split("tasks:")[0], "'tasks'")
+problem("pools-not-list", GOOD.split("pools:")[0] + "pools: {a: 1}\ntasks: [{name: a}]\n", "pools")
+problem("pools-empty", GOOD.split("pools:")[0] + "pools: []\ntasks: [{name: a}]\n", "pools")
+problem("pool-not-mapping", _replace("pools:\n", "pools:\n  - just-a-name\n"), "pools[0]")
+problem("tasks-not-list", GOOD.split("tasks:")[0] + "tasks: 5\n", "tasks")
+problem("tasks-empty", GOOD.split("tasks:")[0] + "tasks: []\n", "tasks")
+problem("task-not-mapping", _replace("tasks:\n", "tasks:\n  - 42\n"), "tasks[0]")
+problem("duplicate-pool-name", _replace("  - name: cpu", "  - name: h100"), "pools[1].name",
+        "duplicate pool name")
+problem("duplicate-task-name", _replace("  - name: etl", "  - name: llama"), "tasks[1].name",
+        "duplicate task name")
+for table, good_row in (("throughput", "  llama: {h100: 450 TFLOP/s}"),
+                        ("time", "  etl: {cpu: 600s}"), ("cost", "  etl: {cpu: 0.2}")):
+    task, pool = good_row.split(":")[0].strip(), good_row.split("{")[1].split(":")[0]
+    value = good_row.split(": ", 2)[-1].rstrip("}")
+    problem(f"{table}-unknown-task", _replace(good_row, good_row.replace(task, "nosuch", 1)),
+            f"{table}.nosuch", "unknown task")
+    problem(f"{table}-unknown-pool", _replace(good_row, good_row.replace("{" + pool, "{nosuch")),
+            f"{table}.{task}.nosuch", "unknown pool")
+    problem(f"{table}-bad-value", _replace(good_row, good_row.replace(value, "-3")),
+            f"{table}.{task}.{pool}")
+    problem(f"{table}-nan", _replace(good_row, good_row.replace(value, ".nan")),
+            f"{table}.{task}.{pool}")
+    problem(f"{table}-row-not-mapping", _replace(good_row, f"  {task}: 5"), f"{table}.{task}")
+    problem(f"{table}-not-mapping", _replace(f"{table}:\n{good_row}", f"{table}: [1, 2]"), table)
+problem("cost-null", _replace("  etl: {cpu: 0.2}", "  etl: {cpu: null}"), "cost.etl.cpu")
+problem("time-wrong-unit", _replace("  etl: {cpu: 600s}", "  etl: {cpu: 600 GiB}"),
+        "time.etl.cpu", "unit")
+
+# -- hostile and broken YAML --------------------------------------------------------------
+
+BOMB = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+    f"{k}: &{k} [{', '.join(['*' + p] * 9)}]\n" for p, k in zip("abcdefgh", "bcdefghi"))
+problem("yaml-alias-bomb", BOMB, "alias", ":1")
+problem("yaml-alias-bomb-in-tasks", GOOD + "x: &x [y, y, y, y, y, y, y, y, y, y]\n" + "".join(
+    f"x{k}: &x{k} [{', '.join(['*x' + (str(k - 1) if k > 1 else '')] * 10)}]\n"
+    for k in range(1, 8)), "alias")
+problem("yaml-recursive-alias", "name: &a [*a]\n", "recursive alias", ":1")
+problem("yaml-recursive-mapping", "pools: &p\n  inner: *p\n", "recursive alias")
+problem("yaml-deep-flow", "name: " + "[" * 200 + "]" * 200 + "\n", "nesting deeper")
+problem("yaml-deep-block", "name: x\nd:\n" + "".join("  " * k + "- \n" for k in range(1, 90)),
+        "nesting deeper")
+problem("yaml-deep-mapping", "".join("  " * k + f"k{k}:\n" for k in range(80)) + "  " * 80 + "v\n",
+        "nesting deeper")
+problem("yaml-duplicate-top-key", _replace("name: good", "name: good\nname: again"),
+        "duplicate key 'name'", ":2", "line 1")
+problem("yaml-duplicate-pool-key", _replace("    count: 2", "    count: 2\n    count: 3"),
+        "duplicate key 'count'", "line 8")
+problem("yaml-duplicate-task-key", _replace("    weight: 2", "    weight: 2\n    weight: 5"),
+        "duplicate key 'weight'")
+problem("yaml-duplicate-table-key", _replace("  etl: {cpu: 600s}", "  etl: {cpu: 600s, cpu: 1s}"),
+        "duplicate key 'cpu'")
+problem("yaml-custom-tag", _replace("kind: gpu", "kind: !accelerator gpu"), "'!accelerator'")
+problem("yaml-python-tag", "name: !!python/object/apply:os.system ['echo hi']\n", "!!python")
+problem("yaml-binary-tag", _replace("name: good", "name: !!binary aGVsbG8="), "!!binary")
+problem("yaml-set-tag", _replace("name: good", "name: !!set {a, b}"), "!!set")
+problem("yaml-complex-key", "? [a, b]\n: 1\n", "plain value")
+problem("yaml-non-utf8", _replace("description: a", "description: caf\xe9 a").encode("latin-1"),
+        "not UTF-8")
+problem("yaml-binary-file", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", "not UTF-8")
+problem("yaml-nul-byte", "name: a\x00b\n", "malformed YAML")
+problem("yaml-empty-file", "", "empty")
+problem("yaml-whitespace-only", "   \n\n  \n", "empty")
+problem("yaml-comment-only", "# nothing here\n", "empty")
+problem("yaml-two-documents", GOOD + "---\nname: second\n", "malformed YAML")
+problem("yaml-tab-indent", "name: x\n\tpools: []\n", "malformed YAML", ":2")
+problem("yaml-unclosed-bracket", "name: x\npools: [\n  - {name: a\ntasks: []\n", "malformed YAML")
+problem("yaml-scalar-document", "just a string\n", "mapping")
+problem("yaml-list-document", "- a\n- b\n", "mapping")
+problem("yaml-bad-indentation", "name: x\n pools: 1\n  tasks: 2\n", "malformed YAML")
+problem("yaml-unterminated-string", 'name: "good\n', "malformed YAML")
+add("validate-directory", ["validate", "{dir}"], {}, 2, ("is a directory",))
+add("validate-missing-file", ["validate", "{dir}/nope.yaml"], {}, 2, ("nope.yaml", "does not exist"))
+
+# -- infeasible or incomplete for the objective: named culprits -------------------------------
+
+problem("task-fits-nowhere", _replace("    memory: 64GiB", "    memory: 300GiB"), "'etl'",
+        "largest device")
+problem("kinds-match-no-pool", _replace("allowed_kinds: [gpu]", "allowed_kinds: [tpu]"),
+        "'llama'", "no pool matches")
+problem("deadline-too-short", _replace("deadline: 50h", "deadline: 1h"), "'llama'", "deadline")
+problem("pool-horizon-too-short", _replace("    horizon: 90h", "    horizon: 1h"), "'llama'",
+        "horizon")
+problem("all-pools-forbidden", _replace("  llama: {h100: 450 TFLOP/s}", "  llama: {h100: null}"),
+        "'llama'", "forbid")
+problem("cost-without-price", _replace("    cost_per_hour: 4.5\n", "").replace(
+    "objective: makespan", "objective: cost"), "h100", "cost_per_hour")
+problem("shortfall-without-demand", _replace("objective: makespan",
+                                             "objective: weighted_shortfall"), "'etl'", "demand")
+problem("sense-max-with-makespan", _replace("name: good", "name: good\nsense: max"), "sense")
+add("validate-objective-needs-horizon", ["validate", "{file}", "--objective", "utilization"],
+    {"p.yaml": _replace("horizon: 100h\n", "").replace("    horizon: 90h\n", "")}, 2,
+    ("horizon",))
+
+# -- plan files of the wrong shape ----------------------------------------------------------
+
+PLAN = {"problem": "good", "objective_name": "makespan", "status": "optimal", "objective": 1.0,
+        "assignment": {"llama": "h100[0]", "etl": "cpu[0]"}, "schedule": []}
+
+
+def plan_case(id: str, content, *expect: str) -> None:
+    text = content if isinstance(content, (str, bytes)) else json.dumps(content)
+    add(f"verify-plan-{id}", ["verify", "{file}", "{plan}"], {"p.yaml": GOOD, "plan.json": text},
+        2, ("plan.json", *expect))
+
+
+plan_case("list", [1, 2], "mapping")
+plan_case("number", "42", "mapping")
+plan_case("empty", "", "malformed JSON")
+plan_case("not-json", "{plan: yes", "malformed JSON")
+plan_case("nan", '{"problem": "good", "objective_name": "makespan", "status": "optimal", '
+          '"objective": NaN}', "NaN")
+plan_case("binary", b"\xff\xfe\x00\x01", "not UTF-8")
+plan_case("missing-status", {k: v for k, v in PLAN.items() if k != "status"}, "'status'")
+plan_case("bad-status", {**PLAN, "status": "great"}, "status", "optimal")
+plan_case("status-number", {**PLAN, "status": 3}, "status")
+plan_case("objective-text", {**PLAN, "objective": "fast"}, "objective", "number")
+plan_case("objective-infinite", {**PLAN, "objective": 1e999}, "objective")
+plan_case("unknown-key", {**PLAN, "assignmnet": {}}, "assignmnet")
+plan_case("assignment-list", {**PLAN, "assignment": ["h100[0]"]}, "assignment", "mapping")
+plan_case("assignment-device-number", {**PLAN, "assignment": {"llama": 3}}, "assignment.llama")
+plan_case("schedule-mapping", {**PLAN, "schedule": {"a": 1}}, "schedule", "list")
+plan_case("slot-missing-end", {**PLAN, "schedule": [{"task": "llama", "device": "h100[0]",
+                                                     "start": 0}]}, "schedule[0].end")
+plan_case("slot-unknown-key", {**PLAN, "schedule": [{"task": "llama", "device": "h100[0]",
+                                                     "start": 0, "end": 1, "when": 2}]},
+          "schedule[0]", "'when'")
+plan_case("slot-start-text", {**PLAN, "schedule": [{"task": "llama", "device": "h100[0]",
+                                                    "start": "now", "end": 1}]},
+          "schedule[0].start")
+plan_case("fractions-bad", {**PLAN, "fractions": {"llama": {"h100[0]": "half"}}},
+          "fractions.llama.h100[0]")
+plan_case("amounts-not-mapping", {**PLAN, "amounts": [1]}, "amounts")
+plan_case("sense-sideways", {**PLAN, "sense": "sideways"}, "sense")
+plan_case("problem-number", {**PLAN, "problem": 7}, "problem")
+add("verify-plan-yaml-bomb", ["verify", "{file}", "{dir}/plan.yaml"],
+    {"p.yaml": GOOD, "plan.yaml": BOMB}, 2, ("plan.yaml", "alias"))
+add("verify-plan-missing", ["verify", "{file}", "{dir}/nope.json"], {"p.yaml": GOOD}, 2,
+    ("nope.json", "does not exist"))
+add("verify-plan-directory", ["verify", "{file}", "{dir}"], {"p.yaml": GOOD}, 2,
+    ("is a directory",))
+add("verify-bad-problem", ["verify", "{file}", "{plan}"],
+    {"p.yaml": "name: [x]\n", "plan.json": json.dumps(PLAN)}, 2, ("p.yaml", "name"))
+add("verify-missing-plan-argument", ["verify", "{file}"], {"p.yaml": GOOD}, 2, ("PLAN",))
+
+# -- every option of every command ----------------------------------------------------------
+
+SOLVE_BAD = {
+    "--objective": ["fastest"], "--backend": ["gurobi"], "--time-limit": ["0", "-1", "nan",
+                                                                           "inf", "abc"],
+    "--gap": ["-0.1", "1", "1.5", "nan", "abc"], "--strategy": ["greedy"],
+    "--threads": ["0", "-2", "abc"], "--parts": ["0", "x"], "--measure": ["mean"],
+    "--method": ["fcsf", "random"], "--seed": ["abc", "1.5"],
+}
+for option, values in SOLVE_BAD.items():
+    for value in values:
+        add(f"solve{option}={value}", ["solve", "{file}", option, value], {"p.yaml": GOOD}, 2,
+            (option if option not in ("--backend",) else "gurobi",))
+add("solve--solver-unknown", ["solve", "{file}", "--backend", "pulp", "--solver", "NOSUCH"],
+    {"p.yaml": GOOD}, 2, ("NOSUCH",))
+add("solve--out-missing-folder", ["solve", "{file}", "--out", "{dir}/no/such/plan.json"],
+    {"p.yaml": GOOD}, 2, ("plan.json", "cannot write"))
+add("solve--gantt-missing-folder", ["solve", "{file}", "--gantt", "{dir}/no/such/g.png"],
+    {"p.yaml": GOOD}, 2, ("g.png", "cannot write"))
+add("solve--strategy-not-applicable", ["solve", "{file}", "--strategy", "aggregated",
+                                       "--objective", "weighted_shortfall"],
+    {"p.yaml": GOOD.replace("  - name: etl\n", "  - name: etl\n    demand: {cpu: 1h}\n")}, 2,
+    ("aggregated",))
+add("solve-missing-file", ["solve", "{dir}/nope.yaml"], {}, 2, ("nope.yaml", "does not exist"))
+add("solve-no-file", ["solve"], {}, 2, ("FILE",))
+add("solve-extra-argument", ["solve", "{file}", "extra"], {"p.yaml": GOOD}, 2, ("extra",))
+add("solve-unknown-option", ["solve", "{file}", "--fast"], {"p.yaml": GOOD}, 2, ("--fast",))
+add("solve-option-without-value", ["solve", "{file}", "--time-limit"], {"p.yaml": GOOD}, 2,
+    ("--time-limit",))
+add("solve-json-with-value", ["solve", "{file}", "--json", "out.json"], {"p.yaml": GOOD}, 2,
+    ("out.json",))
+
+for option, values in {"--time-limit": ["0", "-5", "nan"], "--objective": ["speed"],
+                       "--seed": ["x"]}.items():
+    for value in values:
+        add(f"compare{option}={value}", ["compare", "{file}", option, value], {"p.yaml": GOOD},
+            2, (option,))
+add("compare--methods-unknown", ["compare", "{file}", "--methods", "fcfs,nosuch"],
+    {"p.yaml": GOOD}, 2, ("--methods", "nosuch"))
+add("compare-utilization", ["compare", "{file}", "--objective", "utilization"],
+    {"p.yaml": GOOD}, 2, ("makespan and cost",))
+add("compare--out-missing-folder", ["compare", "{file}", "--out", "{dir}/no/c.json",
+                                    "--time-limit", "5"], {"p.yaml": GOOD}, 2, ("cannot write",))
+add("compare-missing-file", ["compare", "{dir}/nope.yaml"], {}, 2, ("does not exist",))
+add("compare-unknown-option", ["compare", "{file}", "--plots", "x.png"], {"p.yaml": GOOD}, 2,
+    ("--plots",))
+add("validate--objective-unknown", ["validate", "{file}", "--objective", "speed"],
+    {"p.yaml": GOOD}, 2, ("--objective",))
+add("validate-unknown-option", ["validate", "{file}", "--strict"], {"p.yaml": GOOD}, 2,
+    ("--strict",))
+
+RUN_PLAN = {"problem": "runnable", "objective_name": "makespan", "status": "optimal",
+            "objective": 1.0, "assignment": {"tiny": "cpu[7]"}, "schedule": []}
+for option, values in {"--max-retries": ["-1", "x"], "--time-limit": ["0", "-3"]}.items():
+    for value in values:
+        add(f"run{option}={value}", ["run", "{file}", option, value, "--quiet"],
+            {"p.yaml": RUNNABLE}, 2, (option,))
+add("run--plan-wrong-shape", ["run", "{file}", "--plan", "{plan}", "--quiet"],
+    {"p.yaml": RUNNABLE, "plan.json": "[1]"}, 2, ("plan.json", "mapping"))
+add("run--plan-tampered", ["run", "{file}", "--plan", "{plan}", "--quiet"],
+    {"p.yaml": RUNNABLE, "plan.json": json.dumps(RUN_PLAN)}, 2, ("plan.json", "cpu[7]"))
+add("run--plan-missing", ["run", "{file}", "--plan", "{dir}/nope.json"], {"p.yaml": RUNNABLE},
+    2, ("nope.json",))
+add("run-bad-problem", ["run", "{file}"], {"p.yaml": "name: x\n"}, 2, ("p.yaml", "'pools'"))
+add("run-missing-file", ["run", "{dir}/nope.yaml"], {}, 2, ("does not exist",))
+add("profile--steps-zero", ["profile", "{file}", "--out", "{dir}/q.yaml", "--steps", "0"],
+    {"p.yaml": RUNNABLE}, 2, ("--steps",))
+add("profile--steps-word", ["profile", "{file}", "--out", "{dir}/q.yaml", "--steps", "many"],
+    {"p.yaml": RUNNABLE}, 2, ("--steps",))
+add("profile-missing-out", ["profile", "{file}"], {"p.yaml": RUNNABLE}, 2, ("--out",))
+add("profile-no-workloads", ["profile", "{file}", "--out", "{dir}/q.yaml"], {"p.yaml": GOOD},
+    2, ("no task has a workload",))
+add("profile-bad-problem", ["profile", "{file}", "--out", "{dir}/q.yaml"],
+    {"p.yaml": "pools: 1\n"}, 2, ("p.yaml",))
+add("schema-extra-argument", ["schema", "more"], {}, 2, ("more",))
+add("version-extra-argument", ["version", "--short"], {}, 2, ("--short",))
+add("no-arguments", [], {}, 2, ("Usage",))
+add("unknown-command", ["slove", "{file}"], {}, 2, ("slove",))
+add("unknown-global-option", ["--verbose", "solve"], {}, 2, ("--verbose",))
+
+assert len({c.id for c in CASES}) == len(CASES), "case ids must be unique"
