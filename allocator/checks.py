@@ -81,11 +81,18 @@ def infeasibility(problem: Problem, objective: str) -> str | None:
 
     These are necessary conditions only; the solver decides the rest.
     """
+    found = culprit(problem, objective)
+    return None if found is None else found[0]
+
+
+def culprit(problem: Problem, objective: str) -> tuple[str, str | None] | None:
+    """:func:`infeasibility`'s reason and the field path it points at (``tasks[3]``)."""
     if objective == "weighted_shortfall":
         return None                       # going short is allowed
     fits = problem.eligible.any(axis=1)
     if not fits.all():
-        return _fit_error(problem, int(np.flatnonzero(~fits)[0]))
+        i = int(np.flatnonzero(~fits)[0])
+        return _fit_error(problem, i), f"tasks[{i}]"
     fastest = problem.ptime.min(axis=1)
     if objective == "utilization":
         compute_cap, memory_cap = problem.fleet_flop, problem.fleet_memory
@@ -95,7 +102,7 @@ def infeasibility(problem: Problem, objective: str) -> str | None:
             worst = int(np.argmax(share))
             return (f"the tasks need {share.sum():.1%} of the fleet over its horizons "
                     f"(largest: task {problem.tasks[worst].name!r} "
-                    f"with {share[worst]:.1%}); lengthen the horizon or add devices")
+                    f"with {share[worst]:.1%}); lengthen the horizon or add devices"), "horizon"
         return None
     within = problem.ptime <= problem.pool_horizon[None, :] * (1 + 1e-9)
     if objective != "load_balance":
@@ -104,11 +111,11 @@ def infeasibility(problem: Problem, objective: str) -> str | None:
             if t.deadline is not None and fastest[i] > t.deadline * (1 + 1e-9):
                 return (f"task {t.name!r} has deadline {fq(t.deadline, 'time')} but needs at "
                         f"least {fq(fastest[i], 'time')} on its fastest pool "
-                        f"{problem.pools[j].name!r}")
+                        f"{problem.pools[j].name!r}"), f"tasks[{i}].deadline"
             if not within[i].any():
                 return (f"task {t.name!r} needs at least {fq(fastest[i], 'time')} on its fastest "
                         f"pool {problem.pools[j].name!r}, longer than the horizon of "
-                        f"{fq(problem.pool_horizon[j], 'time')}")
+                        f"{fq(problem.pool_horizon[j], 'time')}"), f"tasks[{i}]"
     capacity = float(problem.device_horizon.sum())
     if np.isfinite(capacity) and fastest.sum() > capacity * (1 + 1e-9):
         hz = problem.device_horizon
@@ -116,13 +123,13 @@ def infeasibility(problem: Problem, objective: str) -> str | None:
                 else "their horizons")
         return (f"the tasks need at least {fastest.sum() / 3600:.4g} device-hours even on "
                 f"their fastest pools, but {len(problem.devices)} devices over {over} offer "
-                f"{capacity / 3600:.4g}")
+                f"{capacity / 3600:.4g}"), "horizon" if problem.horizon is not None else "pools"
     return None
 
 
 def check_problem(problem: Problem, objective: str) -> None:
     """Raise :class:`ProblemError` (or :class:`InfeasibleError`) for bad input."""
     check_objective_inputs(problem, objective)
-    reason = infeasibility(problem, objective)
-    if reason is not None:
-        raise InfeasibleError(reason)
+    found = culprit(problem, objective)
+    if found is not None:
+        raise InfeasibleError(*found)

@@ -81,6 +81,20 @@ def _at_least(low: int) -> Callable[[Optional[int]], Optional[int]]:
     return check
 
 
+def _writable(path: Optional[Path]) -> Optional[Path]:
+    """An output file whose folder exists and may be written, checked before any work."""
+    if path is None:
+        return path
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise typer.BadParameter(f"{path} is a directory, not a file")
+    if not folder.is_dir():
+        raise typer.BadParameter(f"cannot write {path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise typer.BadParameter(f"cannot write {path}: folder {folder} is not writable")
+    return path
+
+
 def _one_of(names: Callable[[], Iterable[str]]) -> Callable[[Optional[str]], Optional[str]]:
     def check(value: Optional[str]) -> Optional[str]:
         allowed = list(names())
@@ -112,11 +126,8 @@ def _write(path: Path, save: Callable[[Path], None], what: str) -> None:
 
 
 def _load_checked(path: Path, objective: str | None):
-    from .checks import check_problem
     from .io import load
-    problem = load(path, check=False)
-    check_problem(problem, objective or problem.objective)
-    return problem
+    return load(path, objective=objective)
 
 
 def _load_plan(path: Path):
@@ -202,10 +213,12 @@ def solve(
                                "first_fit_decreasing, lpt, earliest_finish, regret, "
                                "local_search."),
     seed: int = typer.Option(0, help="Seed for heuristics that use randomness."),
-    out_file: Optional[Path] = typer.Option(None, "--out", help="Write the plan (.json or .yaml)."),
+    out_file: Optional[Path] = typer.Option(None, "--out", callback=_writable,
+                                            help="Write the plan (.json or .yaml)."),
     as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON on stdout "
                                  "instead of the table."),
-    gantt: Optional[Path] = typer.Option(None, "--gantt", help="Draw the plan's Gantt chart."),
+    gantt: Optional[Path] = typer.Option(None, "--gantt", callback=_writable,
+                                         help="Draw the plan's Gantt chart."),
 ) -> None:
     """Solve a problem and print the plan with its objective, bound and gap."""
     from .report import render
@@ -244,8 +257,10 @@ def compare(
     seed: int = typer.Option(0, help="Seed for heuristics that use randomness."),
     as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON on "
                                  "stdout instead of the table."),
-    out_file: Optional[Path] = typer.Option(None, "--out", help="Write the comparison as JSON."),
-    plot: Optional[Path] = typer.Option(None, "--plot", help="Draw Gantt charts of the optimal, "
+    out_file: Optional[Path] = typer.Option(None, "--out", callback=_writable,
+                                            help="Write the comparison as JSON."),
+    plot: Optional[Path] = typer.Option(None, "--plot", callback=_writable,
+                                        help="Draw Gantt charts of the optimal, "
                                         "best and worst plans and a bar chart of the ratios."),
 ) -> None:
     """Compare the optimal plan, its LP bound and the heuristics on one problem."""
@@ -316,15 +331,17 @@ def run(
     plan_file: Optional[Path] = typer.Option(None, "--plan", help="Plan to run (from "
                                              "`solve --out`); default: solve first.",
                                              **INPUT_FILE),
-    journal: Optional[Path] = typer.Option(None, help="JSON-lines journal, so a killed run "
+    journal: Optional[Path] = typer.Option(None, callback=_writable,
+                                           help="JSON-lines journal, so a killed run "
                                            "can --resume."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --journal."),
     max_retries: int = typer.Option(2, "--max-retries", callback=_at_least(0),
                                     help="Re-runs allowed per task (>= 0)."),
     time_limit: Optional[float] = typer.Option(None, "--time-limit", callback=_seconds,
                                                help="Seconds (> 0) for the solve before the run."),
-    out_file: Optional[Path] = typer.Option(None, "--out", help="Write the report as JSON."),
-    gantt: Optional[Path] = typer.Option(None, "--gantt",
+    out_file: Optional[Path] = typer.Option(None, "--out", callback=_writable,
+                                            help="Write the report as JSON."),
+    gantt: Optional[Path] = typer.Option(None, "--gantt", callback=_writable,
                                          help="Draw planned vs measured Gantt charts."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
 ) -> None:
@@ -361,7 +378,8 @@ def run(
 def profile(
     file: Path = typer.Argument(..., help="Problem YAML file; tasks with a workload are run.",
                                 **PROBLEM_FILE),
-    out_file: Path = typer.Option(..., "--out", help="Where to write the profiled problem."),
+    out_file: Path = typer.Option(..., "--out", callback=_writable,
+                                  help="Where to write the profiled problem."),
     steps: int = typer.Option(3, callback=_at_least(1),
                               help="Timed steps per workload (after one warm-up step; >= 1)."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),

@@ -26,9 +26,12 @@ __all__ = ["load", "loads", "from_dict", "to_dict", "dump"]
 
 # -- public entry points -------------------------------------------------------------------
 
-def load(source: str | Path | Mapping[str, Any] | Problem, *, check: bool = True) -> Problem:
+def load(source: str | Path | Mapping[str, Any] | Problem, *, check: bool = True,
+         objective: str | None = None) -> Problem:
     """Load and validate a problem from a YAML file path or from a dict of the same schema.
 
+    With ``check``, the problem is also checked for ``objective`` (default: its own): the
+    inputs that objective needs, and infeasibility that can be pinned on one culprit.
     Raises :class:`~allocator.errors.ProblemError` with one readable message naming the culprit.
 
     >>> p = load({"name": "tiny", "pools": [{"name": "gpu", "kind": "gpu", "count": 1,
@@ -40,10 +43,10 @@ def load(source: str | Path | Mapping[str, Any] | Problem, *, check: bool = True
     if isinstance(source, Problem):
         return source
     if isinstance(source, Mapping):
-        return from_dict(source, check=check)
+        return from_dict(source, check=check, objective=objective)
     if isinstance(source, (str, Path)):
         path = Path(source)
-        return loads(read_text(path), source=str(path), check=check)
+        return loads(read_text(path), source=str(path), check=check, objective=objective)
     raise TypeError(f"load() takes a path, a dict or a Problem, not {type(source).__name__}")
 
 
@@ -65,20 +68,21 @@ def read_text(path: Path) -> str:
                            f"{exc.start}); a problem file is YAML", source=str(path)) from None
 
 
-def loads(text: str, *, source: str | None = None, check: bool = True) -> Problem:
+def loads(text: str, *, source: str | None = None, check: bool = True,
+          objective: str | None = None) -> Problem:
     """Load and validate a problem from YAML text."""
     parsed = parse(text, source)
     try:
-        return from_dict(parsed.data, check=check)
+        return from_dict(parsed.data, check=check, objective=objective)
     except ProblemError as err:
         raise err.located(parsed.line_of(err.path), source) from None
 
 
-def from_dict(doc: Any, *, check: bool = True) -> Problem:
+def from_dict(doc: Any, *, check: bool = True, objective: str | None = None) -> Problem:
     """Validate a document (as returned by ``yaml.safe_load``) and build a :class:`Problem`."""
     problem = _Reader().problem(doc)
     if check:
-        check_problem(problem, problem.objective)
+        check_problem(problem, objective or problem.objective)
     return problem
 
 
@@ -142,8 +146,8 @@ def _check_processing_times(problem: Problem) -> None:
     numbers are a mistake of units, and the models' coefficients would overflow."""
     with np.errstate(over="ignore"):
         ptime = problem.raw_ptime
-    over = np.isfinite(ptime) & (ptime > MAXIMUM["time"]) | np.isposinf(ptime) & \
-        (problem.rate > 0) & ~_timed(problem)
+    over = problem.allowed & (np.isfinite(ptime) & (ptime > MAXIMUM["time"])
+                              | np.isposinf(ptime) & (problem.rate > 0) & ~_timed(problem))
     if over.any():
         i, j = (int(k) for k in np.argwhere(over)[0])
         t, p = problem.tasks[i], problem.pools[j]
@@ -201,6 +205,9 @@ class _Reader:
                                    f"docs/problem-format.md), got {value:,}", sub)
             return value
         if f.type == "number":
+            if isinstance(value, int) and not isinstance(value, bool) and value > MAXIMUM["number"]:
+                raise ProblemError(f"a {len(str(value))}-digit number is more than the largest "
+                                   f"value allowed (1e15)", sub)
             if isinstance(value, bool) or not isinstance(value, (int, float)) \
                     or not math.isfinite(value):
                 raise ProblemError(f"must be a finite number, got {value!r}", sub)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import os
+import sys
+import threading
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -19,6 +23,40 @@ class Termination(str, enum.Enum):
     INFEASIBLE = "infeasible"
     UNBOUNDED = "unbounded"
     ERROR = "error"
+
+
+_stdout_lock = threading.Lock()
+_stdout_users = 0
+_stdout_saved: int | None = None
+
+
+@contextlib.contextmanager
+def solver_chatter_hidden(hide: bool = True) -> Iterator[None]:
+    """Keep what a solver library writes straight to file descriptor 1 (HiGHS prints its
+    banner there when an instance is made, whatever its options) off stdout, which is for
+    results (``allocator solve --json | jq``). Reference-counted, so solves running in
+    threads at once restore stdout exactly once, when the last one leaves."""
+    global _stdout_users, _stdout_saved
+    if not hide:
+        yield
+        return
+    with _stdout_lock:
+        if _stdout_users == 0:
+            sys.stdout.flush()
+            _stdout_saved = os.dup(1)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 1)
+            os.close(devnull)
+        _stdout_users += 1
+    try:
+        yield
+    finally:
+        with _stdout_lock:
+            _stdout_users -= 1
+            if _stdout_users == 0 and _stdout_saved is not None:
+                os.dup2(_stdout_saved, 1)
+                os.close(_stdout_saved)
+                _stdout_saved = None
 
 
 def importable(module: str) -> bool:

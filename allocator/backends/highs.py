@@ -11,7 +11,8 @@ from dataclasses import replace
 import numpy as np
 
 from ..model import LinearModel, rank_in_group
-from .base import Progress, RawResult, SolveOptions, Termination, importable, only_highs
+from .base import (Progress, RawResult, SolveOptions, Termination, importable, only_highs,
+                   solver_chatter_hidden)
 
 name = "highs"
 WARM_START = True
@@ -68,7 +69,8 @@ def _scheduler(threads: int | None) -> None:
 def _highs(options: SolveOptions):
     import highspy
     _scheduler(options.threads)
-    h = highspy.Highs()
+    with solver_chatter_hidden(not options.verbose):
+        h = highspy.Highs()
     h.setOptionValue("output_flag", bool(options.verbose))
     h.setOptionValue("mip_rel_gap", float(options.mip_gap))
     if options.time_limit is not None:

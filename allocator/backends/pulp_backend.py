@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import AllocatorError
 from ..model import LinearModel
-from .base import RawResult, SolveOptions, Termination, importable
+from .base import RawResult, SolveOptions, Termination, importable, solver_chatter_hidden
 
 name = "pulp"
 WARM_START = True                    # for CBC (PuLP's warmStart); PuLP's HiGHS class has none
@@ -116,7 +116,8 @@ def solve(model: LinearModel, options: SolveOptions, solver: str | None = None) 
             v.setInitialValue(value)
     start = time.perf_counter()
     try:
-        prob.solve(engine)
+        with solver_chatter_hidden(not options.verbose):       # PuLP's HiGHS prints a banner
+            prob.solve(engine)
     except pulp.PulpSolverError as exc:
         return RawResult(Termination.ERROR, None, None, None, time.perf_counter() - start,
                          pulp_name, str(exc))
