@@ -46,7 +46,7 @@ Measure = Enum("Measure", {m: m for m in MEASURES}, type=str)
 
 INPUT_FILE = {"exists": True, "dir_okay": False, "readable": True}
 PROBLEM_FILE = {"metavar": "FILE", **INPUT_FILE}
-TORCH_INSTALL = 'pip install -e ".[torch]"'
+TORCH_INSTALL = "pip install -e \".[torch]\" in a checkout, pip install \"allocator[torch]\" otherwise"
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -426,6 +426,8 @@ def main(argv: list[str] | None = None) -> int:
         code = exc.code
         if code is None:
             return 0
+        if code == 130:                     # typer turns Ctrl-C into exit 130
+            err.print("interrupted", markup=False, highlight=False)
         if isinstance(code, int):
             return code
         err.print(str(code), markup=False, highlight=False)

@@ -4,6 +4,7 @@ progress callback with the incumbent and the bound while the solver runs."""
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from dataclasses import replace
@@ -96,7 +97,7 @@ def solve(model: LinearModel, options: SolveOptions, solver: str | None = None) 
     if options.progress is not None and model.is_mip:
         _subscribe(h, model, options.progress)
     start = time.perf_counter()
-    h.run()
+    _run(h)
     seconds = time.perf_counter() - start
     status = h.getModelStatus()
     info = h.getInfo()
@@ -167,7 +168,7 @@ def relax_by_columns(model: LinearModel, options: SolveOptions, start: np.ndarra
             if left <= 0:
                 break
             h.setOptionValue("time_limit", h.getRunTime() + left)    # HiGHS counts all runs
-        h.run()
+        _run(h)
         status = h.getModelStatus()
         if status == M.kInfeasible or status == M.kUnboundedOrInfeasible:
             return solve(relaxed, replace(options, time_limit=None if end is None else
@@ -195,6 +196,35 @@ def relax_by_columns(model: LinearModel, options: SolveOptions, start: np.ndarra
         rounds += 1
     return RawResult(Termination.NO_SOLUTION, None, None, None, time.perf_counter() - started,
                      "HiGHS", f"time limit during column generation ({rounds} rounds)")
+
+
+def _run(h) -> None:
+    """``h.run()``, stopped cleanly by Ctrl-C. While HiGHS works, SIGINT only sets a flag; the
+    interrupt callbacks HiGHS calls see it and ask HiGHS to stop (an exception inside a
+    callback would be reported by HiGHS as a solve error), and KeyboardInterrupt is raised
+    once HiGHS has returned. Signal handlers belong to the main thread: elsewhere HiGHS just
+    runs."""
+    if threading.current_thread() is not threading.main_thread():
+        h.run()
+        return
+    interrupted: list[bool] = []
+
+    def on_signal(_signum, _frame) -> None:
+        interrupted.append(True)
+
+    def watch(event) -> None:
+        if interrupted:
+            event.interrupt()
+
+    for callback in (h.cbSimplexInterrupt, h.cbIpmInterrupt, h.cbMipInterrupt):
+        callback.subscribe(watch)
+    previous = signal.signal(signal.SIGINT, on_signal)
+    try:
+        h.run()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if interrupted:
+        raise KeyboardInterrupt
 
 
 def _subscribe(h, model: LinearModel, progress: Progress, every: float = 0.2) -> None:
