@@ -372,10 +372,11 @@ class _Reader:
             return {}
         doc = self.mapping(doc, key, key)
         dimension = PROBLEM_FIELDS[key].dimension
+        known_tasks = set(task_names)
         out: dict[str, dict[str, float | None]] = {}
         for task, row in doc.items():
             path = f"{key}.{task}"
-            if task not in task_names:
+            if task not in known_tasks:
                 raise ProblemError(f"{key} override for unknown task {task!r}"
                                    f"{_did_you_mean(task, task_names)}", path)
             row = self.mapping(row, path, f"the {key} overrides of task {task!r}")

@@ -130,9 +130,12 @@ class Problem:
         ok = mem <= cap
         kinds = np.array([p.kind for p in self.pools])
         names = np.array([p.name for p in self.pools])
+        masks: dict[tuple[str, ...], np.ndarray] = {}    # tasks share a handful of lists
         for i, t in enumerate(self.tasks):
             if t.allowed_kinds is not None:
-                ok[i] &= np.isin(kinds, t.allowed_kinds)
+                if t.allowed_kinds not in masks:
+                    masks[t.allowed_kinds] = np.isin(kinds, t.allowed_kinds)
+                ok[i] &= masks[t.allowed_kinds]
             if t.allowed_pools is not None:
                 ok[i] &= np.isin(names, t.allowed_pools)
         return ok
