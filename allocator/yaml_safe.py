@@ -2,7 +2,8 @@
 
 A problem file is plain data: mappings, lists, strings, numbers, booleans and nulls. This
 module parses it with libyaml's C parser where PyYAML was built with it (several times faster
-on large files), then checks the node graph *before* anything is built from it:
+on large files), then builds the value from the node graph in one walk that refuses, before
+any of it is used:
 
 - nesting at most :data:`MAX_DEPTH` levels (aliases included);
 - no alias that contains itself (a recursive alias);
@@ -12,8 +13,9 @@ on large files), then checks the node graph *before* anything is built from it:
 - only the standard tags of plain data: no ``!!python/...``, ``!!binary``, ``!!set`` or custom
   ``!tags``.
 
-Each refusal is a :class:`~allocator.errors.ProblemError` naming the line. The checks walk each
-distinct node once, so they cost time linear in the file, whatever the aliases.
+Each refusal is a :class:`~allocator.errors.ProblemError` naming the line. The walk visits each
+distinct node once, so it costs time linear in the file, whatever the aliases; it builds the
+same values as ``yaml.safe_load`` (tests/test_yaml_safe.py), with aliased collections shared.
 
 >>> parse("a: 1\\nb: [x, y]").data
 {'a': 1, 'b': ['x', 'y']}
@@ -75,12 +77,7 @@ def parse(text: str, source: str | None = None) -> Parsed:
         raise ProblemError(f"nesting deeper than {MAX_DEPTH} levels", source=source) from None
     if root is None:
         return Parsed(None, None)
-    check_graph(root, source)
-    try:
-        data = _Constructor().construct_document(root)
-    except yaml.YAMLError as exc:
-        raise _yaml_error(exc, source) from None
-    return Parsed(data, root)
+    return Parsed(build(root, source), root)
 
 
 def _yaml_error(exc: yaml.YAMLError, source: str | None) -> ProblemError:
@@ -124,37 +121,92 @@ def _check_node(node: yaml.Node, source: str | None) -> None:
             seen[ident] = _line(key)
 
 
-def check_graph(root: yaml.Node, source: str | None = None) -> None:
-    """Refuse deep nesting, recursive or exploding aliases, duplicate keys and foreign tags.
+_STR, _INT, _FLOAT, _BOOL, _NULL, _MERGE = (_CORE + t for t in
+                                          ("str", "int", "float", "bool", "null", "merge"))
 
-    One iterative depth-first walk over the distinct collections (scalars, most of a file,
-    are checked where they stand and never stacked); an alias is an edge to a node already
-    seen, so its size is counted, not walked again.
+
+class _Scalars:
+    """Scalar values as SafeLoader builds them, the common spellings without its dispatch."""
+
+    def __init__(self, source: str | None):
+        self.fallback, self.source = _Constructor(), source
+
+    def __call__(self, node: yaml.ScalarNode) -> Any:
+        tag, value = node.tag, node.value
+        if tag == _STR:
+            return value
+        if tag == _INT and value.isascii() and value.isdigit() and (value[0] != "0"
+                                                                     or value == "0"):
+            return int(value)                   # plain decimal; YAML 1.1 reads 010 as octal
+        if tag == _FLOAT and value[:1] != "." and ":" not in value:
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        if tag == _NULL:
+            return None
+        if tag == _BOOL:
+            return SafeConstructor.bool_values[value.lower()]
+        try:
+            return self.fallback.construct_object(node)
+        except (yaml.YAMLError, ValueError) as exc:
+            raise ProblemError(f"cannot read {value!r}: {exc}", line=_line(node),
+                               source=self.source) from None
+
+
+def build(root: yaml.Node, source: str | None = None) -> Any:
+    """The document's value, after refusing deep nesting, recursive or exploding aliases,
+    duplicate keys and foreign tags.
+
+    One iterative walk, children before parents, over the distinct collections (scalars, most
+    of a file, are checked and built where they stand); an alias is an edge to a collection
+    already built, so it is shared (as SafeLoader shares it) and its size counted, not walked
+    again: time is linear in the file, whatever the aliases.
     """
+    scalar = _Scalars(source)
+    if isinstance(root, yaml.ScalarNode):
+        _check_node(root, source)
+        return scalar(root)
+    built: dict[int, Any] = {}        # collection -> its value
     height: dict[int, int] = {}       # levels of collections at and below a collection
     size: dict[int, int] = {}         # nodes at and below it once aliases are expanded
     open_nodes: set[int] = set()      # the current path, to catch a node inside itself
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
     written = 0
-    allowed, scalar = ALLOWED_TAGS, yaml.ScalarNode
-    if isinstance(root, scalar):
-        _check_node(root, source)
-        return
+    allowed, scalar_node = ALLOWED_TAGS, yaml.ScalarNode
     while stack:
         node, finished = stack.pop()
         key = id(node)
         if finished:
             open_nodes.discard(key)
             h, n = 0, 1
-            for kid in _children(node):
-                if kid.__class__ is not scalar:
-                    h, n = max(h, height[id(kid)]), n + size[id(kid)]
-                else:
-                    n += 1
+            if node.__class__ is yaml.MappingNode:
+                value: Any = {}
+                merged = []
+                for k, v in node.value:
+                    if v.__class__ is scalar_node:
+                        item, n = scalar(v), n + 2
+                    else:
+                        item, h, n = built[id(v)], max(h, height[id(v)]), n + 1 + size[id(v)]
+                    if k.tag == _MERGE:
+                        merged.append((k, item))
+                    else:
+                        value[scalar(k)] = item
+                if merged:
+                    value = _merge(merged, value, source)
+            else:
+                value = []
+                for v in node.value:
+                    if v.__class__ is scalar_node:
+                        value.append(scalar(v))
+                        n += 1
+                    else:
+                        value.append(built[id(v)])
+                        h, n = max(h, height[id(v)]), n + size[id(v)]
             if h + 1 > MAX_DEPTH:
                 raise ProblemError(f"nesting deeper than {MAX_DEPTH} levels (aliases expanded)",
                                    line=_line(node), source=source)
-            height[key], size[key] = h + 1, n
+            built[key], height[key], size[key] = value, h + 1, n
             continue
         if key in height:
             continue
@@ -163,7 +215,7 @@ def check_graph(root: yaml.Node, source: str | None = None) -> None:
         _check_node(node, source)
         stack.append((node, True))
         for kid in _children(node):
-            if kid.__class__ is scalar:
+            if kid.__class__ is scalar_node:
                 written += 1
                 if kid.tag not in allowed:
                     _check_node(kid, source)
@@ -177,115 +229,22 @@ def check_graph(root: yaml.Node, source: str | None = None) -> None:
         raise ProblemError(f"aliases expand {written:,} written nodes to {size[id(root)]:,}, "
                            f"more than the limit of {limit:,} (an alias bomb?)",
                            line=_line(root), source=source)
+    return built[id(root)]
 
 
-def line_of(self, path: str | None) -> int | None:
-        """1-based line of the node at ``path`` (``tasks[2].memory``), or of its nearest
-        parent that exists. Follows the path only: no walk over the whole document."""
-        return line_of(self.root, path)
-
-
-def parse(text: str, source: str | None = None) -> Parsed:
-    """Parse one YAML document of plain data, or raise :class:`ProblemError`."""
-    try:
-        root = yaml.compose(text, Loader=LOADER)
-    except yaml.YAMLError as exc:
-        raise _yaml_error(exc, source) from None
-    except RecursionError:                      # the pure-Python parser on deep nesting
-        raise ProblemError(f"nesting deeper than {MAX_DEPTH} levels", source=source) from None
-    if root is None:
-        return Parsed(None, None)
-    check_graph(root, source)
-    try:
-        data = _Constructor().construct_document(root)
-    except yaml.YAMLError as exc:
-        raise _yaml_error(exc, source) from None
-    return Parsed(data, root)
-
-
-def _yaml_error(exc: yaml.YAMLError, source: str | None) -> ProblemError:
-    mark = getattr(exc, "problem_mark", None)
-    line = mark.line + 1 if mark is not None else None
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    if "nesting depth" in problem:
-        return ProblemError(f"nesting deeper than {MAX_DEPTH} levels", line=line, source=source)
-    return ProblemError(f"malformed YAML: {problem}", line=line, source=source)
-
-
-def _line(node: yaml.Node) -> int:
-    return node.start_mark.line + 1
-
-
-def _children(node: yaml.Node) -> list[yaml.Node]:
-    if isinstance(node, yaml.MappingNode):
-        return [n for pair in node.value for n in pair]
-    if isinstance(node, yaml.SequenceNode):
-        return node.value
-    return []
-
-
-def _check_node(node: yaml.Node, source: str | None) -> None:
-    if node.tag not in ALLOWED_TAGS:
-        tag = node.tag.replace(_CORE, "!!")
-        raise ProblemError(f"tag {tag!r} is not allowed: a problem holds plain mappings, "
-                           "lists, strings and numbers", line=_line(node), source=source)
-    if isinstance(node, yaml.MappingNode):
-        seen: dict[tuple[str, str], int] = {}
-        for key, _ in node.value:
-            if not isinstance(key, yaml.ScalarNode):
-                raise ProblemError("a key must be a plain value, not a list or mapping",
-                                   line=_line(key), source=source)
-            if key.tag == _CORE + "merge":
-                continue
-            ident = (key.tag, key.value)
-            if ident in seen:
-                raise ProblemError(f"duplicate key {key.value!r} (first at line {seen[ident]})",
-                                   line=_line(key), source=source)
-            seen[ident] = _line(key)
-
-
-def check_graph(root: yaml.Node, source: str | None = None) -> None:
-    """Refuse deep nesting, recursive or exploding aliases, duplicate keys and foreign tags.
-
-    One iterative depth-first walk over the distinct nodes; an alias is an edge to a node
-    already seen, so its size is counted, not walked again.
-    """
-    height: dict[int, int] = {}       # levels of collections at and below a node
-    size: dict[int, int] = {}         # nodes below a node once aliases are expanded
-    open_nodes: set[int] = set()      # the current path, to catch a node inside itself
-    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
-    written = 0
-    while stack:
-        node, finished = stack.pop()
-        key = id(node)
-        if finished:
-            open_nodes.discard(key)
-            kids = _children(node)
-            h = (1 + max((height[id(k)] for k in kids), default=0)
-                 if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) else 0)
-            if h > MAX_DEPTH:
-                raise ProblemError(f"nesting deeper than {MAX_DEPTH} levels (aliases expanded)",
+def _merge(merged: list[tuple[yaml.Node, Any]], explicit: dict, source: str | None) -> dict:
+    """YAML's merge key (``<<: *defaults`` or ``<<: [*a, *b]``): the mapping's own keys win,
+    then the merged mappings in the order given."""
+    out: dict = {}
+    for node, value in reversed(merged):
+        sources = value if isinstance(value, list) else [value]
+        for item in reversed(sources):
+            if not isinstance(item, dict):
+                raise ProblemError("a merge key (<<) takes a mapping or a list of mappings",
                                    line=_line(node), source=source)
-            height[key] = h
-            size[key] = 1 + sum(size[id(k)] for k in kids)
-            continue
-        if key in height:
-            continue
-        open_nodes.add(key)
-        written += 1
-        _check_node(node, source)
-        stack.append((node, True))
-        for kid in _children(node):
-            if id(kid) in open_nodes:
-                raise ProblemError("recursive alias: a node contains itself", line=_line(kid),
-                                   source=source)
-            if id(kid) not in height:
-                stack.append((kid, False))
-    limit = max(MIN_EXPANSION_ALLOWED, MAX_EXPANSION * written)
-    if size[id(root)] > limit:
-        raise ProblemError(f"aliases expand {written:,} written nodes to {size[id(root)]:,}, "
-                           f"more than the limit of {limit:,} (an alias bomb?)",
-                           line=_line(root), source=source)
+            out.update(item)
+    out.update(explicit)
+    return out
 
 
 def line_of(root: yaml.Node | None, path: str | None) -> int | None:
