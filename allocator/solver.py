@@ -9,7 +9,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from . import heuristics, lns
+from . import candidates, heuristics, lns
 from .backends import SolveOptions, Termination, default_backend, get_backend
 from .checks import check_objective_inputs, infeasibility
 from .errors import AllocatorError
@@ -102,6 +102,7 @@ def solve(problem: Problem | str | Mapping[str, Any], *, objective: str | None =
     >>> plan.status, plan.objective
     (<Status.OPTIMAL: 'optimal'>, 5.0)
     """
+    started = time.perf_counter()           # every stage below draws on one time limit
     problem = load(problem)
     objective = objective or problem.objective
     check_objective_inputs(problem, objective)
@@ -127,19 +128,62 @@ def solve(problem: Problem | str | Mapping[str, Any], *, objective: str | None =
                            verbose=verbose, seed=seed)
     if strategy == "decomposed":
         from .decompose import solve_decomposed
-        return honest_bound(solve_decomposed(problem, engine, solver, options, parts=parts,
+        return honest_bound(solve_decomposed(problem, engine, solver, left(options, started),
+                                             parts=parts,
                                              seed=seed, lp_bound=lp_bound, common=common))
     formulation = aggregated if strategy == "aggregated" else FORMULATIONS[objective]
     start = time.perf_counter()
-    built = (formulation.build(problem, measure) if objective == "load_balance"
-             else formulation.build(problem))
+    keep, first = None, None
+    if strategy == "full" and objective in ("cost", "makespan") and \
+            candidates.eligible_pairs(problem) > candidates.MODEL_PAIRS:
+        # Too large to write in full: a greedy start over every pair, then a model over each
+        # task's best pools (allocator.candidates).
+        first = candidates.greedy_fit(problem, objective) if warm_start else None
+        keep = candidates.candidate_pools(problem, objective, first and first[1])
+        built = formulation.build(problem, keep)
+    else:
+        built = (formulation.build(problem, measure) if objective == "load_balance"
+                 else formulation.build(problem))
     build_seconds = time.perf_counter() - start
     log.info("%s/%s: %d columns, %d rows, %d nonzeros, built in %.3fs", objective, strategy,
              built.model.n_cols, built.model.n_rows, built.model.A.nnz, build_seconds)
-    return honest_bound(solve_built(problem, built, engine, solver, options, lp_bound=lp_bound,
-                                    warm_start=warm_start and built.encode is not None,
-                                    progress=progress,
-                                    common={**common, "build_seconds": build_seconds}))
+    budget = left(options, started)
+    if keep is not None and budget.time_limit is not None:      # time for the bound, after
+        budget = replace(budget, time_limit=(1 - BOUND_SHARE) * budget.time_limit)
+    plan = solve_built(problem, built, engine, solver, budget,
+                       lp_bound=lp_bound, warm_start=warm_start and built.encode is not None,
+                       progress=progress, common={**common, "build_seconds": build_seconds},
+                       start=first, time_limit_given=time_limit)
+    if keep is not None:
+        end = started + time_limit if time_limit is not None else time.perf_counter() + 10.0
+        plan = whole_problem_bound(problem, objective, plan, mip_gap, end)
+    return honest_bound(plan)
+
+
+def left(options: SolveOptions, started: float) -> SolveOptions:
+    """``options`` with the time limit less what has been spent since ``started`` (at least a
+    tenth of it, so the solver always gets a chance)."""
+    if options.time_limit is None:
+        return options
+    spent = time.perf_counter() - started
+    return replace(options, time_limit=max(0.1 * options.time_limit,
+                                           options.time_limit - spent))
+
+
+def whole_problem_bound(problem: Problem, objective: str, plan: Plan, mip_gap: float,
+                        deadline: float) -> Plan:
+    """A plan of a restricted model, with a bound that holds for the whole problem in place
+    of the restriction's own (allocator.candidates): optimal only if that bound proves it."""
+    if not plan.status.has_plan and plan.status is not Status.NO_SOLUTION:
+        return plan
+    bound = candidates.relaxed_bound(problem, objective)
+    if plan.objective is None:
+        return replace(plan, bound=bound, lp_bound=None)
+    if objective == "cost" and problem.sense == "min":
+        bound = max(bound, candidates.lagrangian_bound(problem, plan.objective, deadline))
+    gap = (plan.objective - bound) / max(abs(plan.objective), 1e-12)
+    status = Status.OPTIMAL if gap <= mip_gap + 1e-12 else Status.FEASIBLE
+    return replace(plan, status=status, bound=bound, lp_bound=None)
 
 
 def honest_bound(plan: Plan, rel: float = 1e-6) -> Plan:
@@ -194,6 +238,7 @@ IMPROVE = 20_000            # task-device pairs for local search without a deadl
 IMPROVE_DEADLINE = 10_000_000                           # and with one
 HEURISTIC_SHARE = 0.2       # of the time limit, for the quick heuristics (5 s without a limit)
 LNS_SHARE = 0.5             # of what is left after them, for neighbourhood search
+BOUND_SHARE = 0.1           # of the limit, for the whole problem's bound of a restricted model
 SIFT_COLUMNS = 50_000       # columns from which the LP relaxation goes by column generation
 SIFT_START = 2              # each task's fastest columns it starts from (with the warm start's)
 
@@ -282,7 +327,8 @@ def by_columns(built: Built, engine) -> bool:
 
 def solve_built(problem: Problem, built: Built, engine, solver: str | None,
                 options: SolveOptions, *, lp_bound: bool, warm_start: bool,
-                progress=None, common: dict) -> Plan:
+                progress=None, common: dict, start=None,
+                time_limit_given: float | None = None) -> Plan:
     """Solve a built model (with a warm start and progress where asked) into a Plan.
 
     With a warm start, the quick heuristics run first, then the LP relaxation (also the
@@ -290,13 +336,16 @@ def solve_built(problem: Problem, built: Built, engine, solver: str | None,
     local search polishes the better one (all this within a fifth of the time limit, or 5 s
     without one). If the LP bound proves it within ``mip_gap``, that is the plan (optimal);
     otherwise it starts the solver with the time that is left (at least a tenth of the limit).
+    ``start`` (name, assignment, value), where given, stands for the quick heuristics;
+    ``time_limit_given`` is the limit the user gave, for messages.
     """
     objective = common["objective_name"]
     started = time.perf_counter()
     limit = options.time_limit
     deadline = started + (HEURISTIC_SHARE * limit if limit is not None else 5.0)
-    quick = quick_plan(problem, objective, options.seed, deadline, improve=False) \
-        if warm_start else None
+    quick = start if start is not None else \
+        quick_plan(problem, objective, options.seed, deadline, improve=False) if warm_start \
+        else None
 
     def user(v):                                    # model units -> the user's objective
         return None if v is None else float(v * built.scale)
@@ -313,8 +362,7 @@ def solve_built(problem: Problem, built: Built, engine, solver: str | None,
         left = None if limit is None else max(0.1 * limit, started + limit - time.perf_counter())
         relaxed = relaxation(built, engine, solver, replace(
             options, warm_start=None, progress=None, time_limit=left),
-            built.encode(quick[1]) if sift and quick is not None and built.encode is not None
-            else None)
+            encoded(built, quick) if sift else None)
         log.info("LP relaxation: %s (%s) in %.2fs", relaxed.termination.name.lower(),
                  relaxed.message, relaxed.seconds)
         if relaxed.termination is not Termination.OPTIMAL:
@@ -337,7 +385,9 @@ def solve_built(problem: Problem, built: Built, engine, solver: str | None,
                     assignment=quick[1], schedule=sequence(problem, quick[1]),
                     **common, solver=relaxed.solver, sense=built.sense)
 
-    x0 = built.encode(quick[1]) if quick is not None and built.model.is_mip else None
+    x0, seed_plan = (encoded(built, quick), quick) if built.model.is_mip else (None, None)
+    if x0 is None and start is not None and built.model.is_mip:
+        x0, seed_plan = encoded(built, start), start     # the start always fits the columns
     report = None
     if progress is not None:
         def report(_seconds, incumbent, bound):       # seconds since solve() began
@@ -362,7 +412,7 @@ def solve_built(problem: Problem, built: Built, engine, solver: str | None,
     bound = user(raw.bound)
     if lp is not None:
         bound = lp if bound is None else (max(bound, lp) if built.sense == "min" else min(bound, lp))
-    started_from = quick[0] if raw.warm_started else None
+    started_from = seed_plan[0] if raw.warm_started else None
     fields = built.decode(raw.x) if status.has_plan else None
     value = None if fields is None else fields.pop("objective", user(raw.objective))
     if quick is not None and status in (Status.FEASIBLE, Status.NO_SOLUTION) and \
@@ -372,8 +422,9 @@ def solve_built(problem: Problem, built: Built, engine, solver: str | None,
         fields = {"assignment": quick[1], "schedule": sequence(problem, quick[1])}
     if not status.has_plan:
         why = {Status.INFEASIBLE: _infeasible_reason(problem, objective),
-               Status.NO_SOLUTION: f"the time limit of {options.time_limit}s passed before "
-                                   f"{raw.solver} found any plan",
+               Status.NO_SOLUTION: f"the time limit of "
+                                   f"{_seconds(time_limit_given or options.time_limit)} passed "
+                                   f"before {raw.solver} found any plan",
                Status.UNBOUNDED: "the model is unbounded (a bug: please report it)",
                Status.ERROR: f"{raw.solver} failed: {raw.message}"}[status]
         return Plan(status=status, reason=why, solve_seconds=solve_seconds, bound=lp,
@@ -417,6 +468,23 @@ def _neighbourhoods(built: Built, engine, solver, options: SolveOptions, raw, x0
     if raw.objective is not None and value >= raw.objective:
         return raw
     return replace(raw, x=best, objective=value, termination=Termination.FEASIBLE)
+
+
+def encoded(built: Built, plan) -> np.ndarray | None:
+    """The model's vector for a (name, assignment, value) plan, or None where the model cannot
+    express it (no encoder, or a plan off the candidate columns: it stays a plan, but not a
+    start)."""
+    if plan is None or built.encode is None:
+        return None
+    try:
+        return built.encode(plan[1])
+    except ValueError as exc:
+        log.info("%s is not a start for this model: %s", plan[0], exc)
+        return None
+
+
+def _seconds(value: float | None) -> str:
+    return "none" if value is None else f"{value:g} s"
 
 
 def _infeasible_reason(problem: Problem, objective: str) -> str:

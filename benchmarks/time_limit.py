@@ -6,12 +6,13 @@ one device (a pool of count 1), every pod a single-resource task.
 
 - memory: the pod's `memory_mib` against the node's; pods that ask for GPUs may use GPU nodes
   only (`allowed_kinds: [gpu]`);
-- work: the pod's run time (`deletion_time - scheduled_time`, at least 60 s) times its CPU
-  cores, at 1 GFLOP/s per core; a node runs it at 1 GFLOP/s per core of its own, so a pod's
-  time on a node is its run time scaled by cores asked / cores on the node;
+- work: the pod's run time (`deletion_time - scheduled_time`, at least 60 s, at most its
+  first day) times its CPU cores, at 1 GFLOP/s per core; a node runs it at 1 GFLOP/s per core
+  of its own, so a pod's time on a node is its run time scaled by cores asked / cores there;
 - price per device-hour: 0.04 per core + 1.2 per GPU of the node (cloud-like), so the cost
   objective is a generalized assignment over 1,523 devices;
-- horizon: the same on every device, 1.6 x the total work spread evenly, so it binds.
+- horizon: the same on every device, 1.25 x the total work spread evenly (or room for the
+  longest pod on its fastest node, if more), so capacity binds.
 
 Each run is a fresh process (``allocator solve FILE --objective cost --time-limit T --json``
 through the installed command), timed from outside, with its peak memory (ru_maxrss), and
@@ -41,6 +42,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 TRACE = ROOT.parent / "shared" / "benchmarks" / "traces" / "alibaba-gpu-v2023"
 DOC = ROOT / "docs" / "performance.md"
+DAY = 86_400.0
 START, END = "<!-- time-limit:start -->", "<!-- time-limit:end -->"
 
 
@@ -56,19 +58,25 @@ def trace_problem(trace: Path = TRACE) -> dict:
         pools.append({"name": n["sn"], "kind": "gpu" if gpus else "cpu", "count": 1,
                       "memory": f"{n['memory_mib']}MiB", "throughput": cores * 1e9,
                       "cost_per_hour": round(0.04 * cores + 1.2 * gpus, 4)})
-    tasks, work = [], 0.0
+    tasks, work, longest = [], 0.0, 0.0
+    node_cores = [(int(n["cpu_milli"]) / 1000, int(n["memory_mib"]), int(n["gpu"]) > 0)
+                  for n in nodes]
     for p in pods:
         start = p["scheduled_time"] or p["creation_time"]
-        seconds = max(60.0, float(p["deletion_time"]) - float(start))
-        cores = max(int(p["cpu_milli"]), 1) / 1000
-        task = {"name": p["name"], "compute": seconds * cores * 1e9,
-                "memory": f"{p['memory_mib']}MiB"}
-        if int(p["num_gpu"]) > 0:
+        seconds = min(DAY, max(60.0, float(p["deletion_time"]) - float(start)))
+        cores, memory = max(int(p["cpu_milli"]), 1) / 1000, max(int(p["memory_mib"]), 1)
+        gpu = int(p["num_gpu"]) > 0
+        task = {"name": p["name"], "compute": seconds * cores * 1e9, "memory": f"{memory}MiB"}
+        if gpu:
             task["allowed_kinds"] = ["gpu"]
         tasks.append(task)
         work += seconds * cores
-    total_cores = sum(int(n["cpu_milli"]) / 1000 for n in nodes)
-    horizon = 1.6 * work / total_cores                  # seconds, the same on every device
+        fastest = max(c for c, m, g in node_cores if m >= memory and (g or not gpu))
+        longest = max(longest, seconds * cores / fastest)
+    total_cores = sum(c for c, _, _ in node_cores)
+    # The same horizon on every device: 1.25 x the work spread evenly, and room for the
+    # longest pod on its fastest node.
+    horizon = max(1.25 * work / total_cores, 1.05 * longest)
     return {"name": "alibaba-v2023-cost", "objective": "cost", "horizon": horizon,
             "description": "Alibaba GPU trace v2023: every node one device, every pod a "
                            "single-resource task (benchmarks/time_limit.py)",

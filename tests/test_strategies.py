@@ -169,7 +169,8 @@ def test_a_start_the_lp_bound_proves_skips_the_mip(monkeypatch):
 
 def test_decomposed_parts_share_the_time_limit_in_waves(monkeypatch):
     # 4 parts on 2 workers run in 2 waves; with 20% kept for the whole problem's bound, each
-    # part gets 0.8 x 10 / 2 = 4 s, so that the parts and the bound together fit in 10 s.
+    # part gets 0.8 x 10 / 2 = 4 s, so that the parts and the bound together fit in 10 s
+    # (a little less: the time spent before the split is drawn from the same limit).
     solve_module = importlib.import_module("allocator.solver")
     real, limits = solve_module.solve, []
 
@@ -180,7 +181,7 @@ def test_decomposed_parts_share_the_time_limit_in_waves(monkeypatch):
     problem = fleet("unrelated", 200, 16, seed=0)
     plan = real(problem, strategy="decomposed", parts=4, threads=2, time_limit=10)
     assert plan.strategy == "decomposed" and plan.status.has_plan
-    assert limits == [pytest.approx(4.0)] * 4
+    assert len(limits) == 4 and all(3.9 < limit <= 4.0 for limit in limits), limits
     assert allocator.verify(problem, plan) == []
     assert plan.bound is not None and plan.bound <= plan.objective
 

@@ -71,8 +71,11 @@ class Pairs:
         return sp.csr_array((v, (self.di, np.arange(self.n))), shape=(self.n_devices, self.n))
 
 
-def pairs(problem: Problem) -> Pairs:
-    elig = problem.eligible[:, problem.device_pool]          # task x device
+def pairs(problem: Problem, keep: np.ndarray | None = None) -> Pairs:
+    """The eligible pairs; with ``keep`` (task x pool), only those it marks as well (the
+    candidates of a model too large to write in full: allocator.candidates)."""
+    allowed = problem.eligible if keep is None else problem.eligible & keep
+    elig = allowed[:, problem.device_pool]                    # task x device
     ti, di = np.nonzero(elig)
     p = problem.ptime[ti, problem.device_pool[di]]
     return Pairs(ti, di, p, len(problem.tasks), len(problem.devices))
@@ -181,7 +184,10 @@ def integral_pairs(P: Pairs, x: np.ndarray, tol: float = 1e-6) -> dict[int, int]
 
 def encode_assignment(problem: Problem, P: Pairs, assignment: Mapping[str, str]) -> np.ndarray:
     """0/1 pair values for an assignment, its devices relabelled within each pool so that loads
-    do not increase (as the symmetry rows require; devices of a pool are interchangeable)."""
+    do not increase (as the symmetry rows require; devices of a pool are interchangeable).
+
+    Raises ValueError when a task's device is not among the model's columns (a model over
+    candidate pairs only, and a plan made without them)."""
     n = len(problem.tasks)
     dev = np.array([problem.device_index[assignment[t.name]] for t in problem.tasks])
     load = np.bincount(dev, weights=problem.ptime[np.arange(n), problem.device_pool[dev]],
@@ -192,7 +198,12 @@ def encode_assignment(problem: Problem, P: Pairs, assignment: Mapping[str, str])
         ids = np.arange(first, first + pool.count)
         relabel[ids[np.argsort(-load[ids], kind="stable")]] = ids
         first += pool.count
-    return (relabel[dev][P.ti] == P.di).astype(float)
+    x = (relabel[dev][P.ti] == P.di).astype(float)
+    covered = np.bincount(P.ti, weights=x, minlength=n)
+    if not np.all(covered == 1):
+        missing = problem.tasks[int(np.flatnonzero(covered != 1)[0])].name
+        raise ValueError(f"task {missing!r} is on a device the model has no column for")
+    return x
 
 
 def pair_names(problem: Problem, P: Pairs) -> Callable[[], list[str]]:

@@ -23,8 +23,10 @@ from .base import (Built, add_assignment_rows, add_deadline_rows, add_horizon_ro
 name = "makespan"
 
 
-def build(problem: Problem) -> Built:
-    P = pairs(problem)
+def build(problem: Problem, keep: np.ndarray | None = None) -> Built:
+    """The model; with ``keep`` (task x pool), over those pairs only (a restriction whose
+    plans are plans of the whole problem)."""
+    P = pairs(problem, keep)
     n = P.n + 1                                     # x, then C
     rows = RowBuilder(n)
     add_assignment_rows(rows, problem, P)
