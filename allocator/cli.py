@@ -351,7 +351,10 @@ def run(
     from .report import execution_table
     from .solver import solve as solve_problem
     from .analysis.verify import verify as verify_plan
-    problem = _load_checked(file, None)
+    from .executor.devices import on_this_machine
+    problem, notes = on_this_machine(_load_checked(file, None))
+    for note in notes:
+        _note(f"note: {note}")
     plan = None
     if plan_file is not None:
         plan = _load_plan(plan_file)

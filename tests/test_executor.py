@@ -231,6 +231,32 @@ def test_bad_torch_device_is_a_load_error():
 
 # -- device mapping ----------------------------------------------------------------------------
 
+def test_an_auto_pool_on_the_cpu_is_planned_at_the_cpus_speed():
+    from allocator.executor.devices import on_this_machine
+    pools = [{"name": "cpu", "kind": "cpu", "count": 2, "memory": "2GiB",
+              "throughput": "20 GFLOP/s", "torch_device": "cpu"},
+             {"name": "accel", "kind": "gpu", "count": 1, "memory": "8GiB",
+              "throughput": "2 TFLOP/s", "torch_device": "auto"}]
+    p = allocator.load(problem_dict([{"name": "a", "compute": 6e10, "memory": 1}], pools))
+    here, notes = on_this_machine(p, available=0)
+    # The host's 2 x 20 GFLOP/s, shared by three CPU devices now: 13.3 GFLOP/s each.
+    assert [q.throughput for q in here.pools] == pytest.approx([40e9 / 3] * 2)
+    assert here.pools[1].torch_device == "cpu" and here.pools[1].memory == p.pools[1].memory
+    assert here.ptime[0].tolist() == pytest.approx([4.5, 4.5])        # 60 GFLOP at 13.3
+    assert len(notes) == 1 and "'accel'" in notes[0] and "CPU" in notes[0]
+    # With a GPU, nothing changes.
+    assert on_this_machine(p, available=1) == (p, [])
+
+
+def test_an_auto_pool_alone_keeps_its_speed_and_says_so():
+    from allocator.executor.devices import on_this_machine
+    pools = [{"name": "accel", "kind": "gpu", "count": 1, "memory": "8GiB",
+              "throughput": "2 TFLOP/s", "torch_device": "auto"}]
+    p = allocator.load(problem_dict([{"name": "a", "compute": 6e10, "memory": 1}], pools))
+    here, notes = on_this_machine(p, available=0)
+    assert here == p and "stated throughput" in notes[0]
+
+
 def _pools(*specs):
     return [{"name": n, "kind": k, "count": c, "memory": "1GiB", "throughput": "1 TFLOP/s",
              **({"torch_device": td} if td else {})} for n, k, c, td in specs]

@@ -14,10 +14,12 @@ silent fallback.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from ..errors import AllocatorError
 from ..problem import Pool, Problem
+from ..units import format_quantity
 
 TORCH_DEVICE = re.compile(r"^(cpu|auto|cuda(:\d+)?)$")
 
@@ -100,6 +102,42 @@ def resolve_devices(problem: Problem, *, available: int | None = None) -> tuple[
                 assign(pool, free if len(free) == pool.count
                        else list(range(len(claimed), len(claimed) + pool.count)))
     return dict(sorted(mapping.items(), key=lambda kv: problem.device_index[kv[0]])), unavailable
+
+
+def on_this_machine(problem: Problem, *, available: int | None = None
+                    ) -> tuple[Problem, list[str]]:
+    """The problem as this machine will run it, and notes saying what changed.
+
+    A pool with ``torch_device: auto`` that finds no free CUDA device here runs on the CPU
+    (:func:`resolve_devices`); planning it at its accelerator speed would promise a makespan
+    the run cannot keep. Such a pool is planned as a CPU device: every device mapped to the
+    CPU shares the host's cores, so the CPU pools' devices and the fallen-back ones each get
+    the host's CPU throughput (the CPU pools' count x throughput) divided by their number.
+    Without a CPU pool to learn the host's speed from, the pool keeps its stated speed, and
+    the note says so.
+    """
+    mapping, _ = resolve_devices(problem, available=available)
+    fallen = [p for p in problem.pools if default_torch_device(p) == "auto"
+              and any(mapping.get(d) == "cpu" for d in p.device_names())]
+    if not fallen:
+        return problem, []
+    cpu_pools = [p for p in problem.pools if p not in fallen
+                 and all(mapping.get(d) == "cpu" for d in p.device_names())]
+    names = ", ".join(repr(p.name) for p in fallen)
+    if not cpu_pools:
+        return problem, [f"pool {names} (torch_device: auto) runs on the CPU here (no free "
+                         f"CUDA device); with no CPU pool to learn the host's speed from, it "
+                         f"is planned at its stated throughput"]
+    host = sum(p.count * p.throughput for p in cpu_pools)
+    share = host / (sum(p.count for p in cpu_pools) + sum(p.count for p in fallen))
+    pools = tuple(dataclasses.replace(p, throughput=share, torch_device="cpu") if p in fallen
+                  else dataclasses.replace(p, throughput=share) if p in cpu_pools else p
+                  for p in problem.pools)
+    note = (f"pool {names} (torch_device: auto) runs on the CPU here (no free CUDA device): "
+            f"planned as one more CPU device, every CPU device at "
+            f"{format_quantity(share, 'flop_rate')} (the CPU pools' "
+            f"{format_quantity(host, 'flop_rate')} shared)")
+    return dataclasses.replace(problem, pools=pools), [note]
 
 
 def require(problem: Problem, devices, mapping: dict, unavailable: dict) -> None:
