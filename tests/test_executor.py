@@ -239,10 +239,10 @@ def test_an_auto_pool_on_the_cpu_is_planned_at_the_cpus_speed():
               "throughput": "2 TFLOP/s", "torch_device": "auto"}]
     p = allocator.load(problem_dict([{"name": "a", "compute": 6e10, "memory": 1}], pools))
     here, notes = on_this_machine(p, available=0)
-    # The host's 2 x 20 GFLOP/s, shared by three CPU devices now: 13.3 GFLOP/s each.
-    assert [q.throughput for q in here.pools] == pytest.approx([40e9 / 3] * 2)
+    # The accelerator is planned as a CPU device: 20 GFLOP/s, not 2 TFLOP/s.
+    assert [q.throughput for q in here.pools] == pytest.approx([20e9, 20e9])
     assert here.pools[1].torch_device == "cpu" and here.pools[1].memory == p.pools[1].memory
-    assert here.ptime[0].tolist() == pytest.approx([4.5, 4.5])        # 60 GFLOP at 13.3
+    assert here.ptime[0].tolist() == pytest.approx([3.0, 3.0])        # 60 GFLOP at 20
     assert len(notes) == 1 and "'accel'" in notes[0] and "CPU" in notes[0]
     # With a GPU, nothing changes.
     assert on_this_machine(p, available=1) == (p, [])

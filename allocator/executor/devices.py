@@ -110,11 +110,9 @@ def on_this_machine(problem: Problem, *, available: int | None = None
 
     A pool with ``torch_device: auto`` that finds no free CUDA device here runs on the CPU
     (:func:`resolve_devices`); planning it at its accelerator speed would promise a makespan
-    the run cannot keep. Such a pool is planned as a CPU device: every device mapped to the
-    CPU shares the host's cores, so the CPU pools' devices and the fallen-back ones each get
-    the host's CPU throughput (the CPU pools' count x throughput) divided by their number.
-    Without a CPU pool to learn the host's speed from, the pool keeps its stated speed, and
-    the note says so.
+    the run cannot keep. Such a pool is planned at a CPU device's speed: the throughput of the
+    problem's CPU pools per device (their count-weighted mean). Without a CPU pool to learn
+    that speed from, the pool keeps its stated speed, and the note says so.
     """
     mapping, _ = resolve_devices(problem, available=available)
     fallen = [p for p in problem.pools if default_torch_device(p) == "auto"
@@ -128,15 +126,12 @@ def on_this_machine(problem: Problem, *, available: int | None = None
         return problem, [f"pool {names} (torch_device: auto) runs on the CPU here (no free "
                          f"CUDA device); with no CPU pool to learn the host's speed from, it "
                          f"is planned at its stated throughput"]
-    host = sum(p.count * p.throughput for p in cpu_pools)
-    share = host / (sum(p.count for p in cpu_pools) + sum(p.count for p in fallen))
-    pools = tuple(dataclasses.replace(p, throughput=share, torch_device="cpu") if p in fallen
-                  else dataclasses.replace(p, throughput=share) if p in cpu_pools else p
-                  for p in problem.pools)
+    speed = sum(p.count * p.throughput for p in cpu_pools) / sum(p.count for p in cpu_pools)
+    pools = tuple(dataclasses.replace(p, throughput=speed, torch_device="cpu") if p in fallen
+                  else p for p in problem.pools)
     note = (f"pool {names} (torch_device: auto) runs on the CPU here (no free CUDA device): "
-            f"planned as one more CPU device, every CPU device at "
-            f"{format_quantity(share, 'flop_rate')} (the CPU pools' "
-            f"{format_quantity(host, 'flop_rate')} shared)")
+            f"planned at a CPU device's speed, {format_quantity(speed, 'flop_rate')}, not its "
+            f"stated {format_quantity(fallen[0].throughput, 'flop_rate')}")
     return dataclasses.replace(problem, pools=pools), [note]
 
 
