@@ -38,12 +38,12 @@ import time
 from pathlib import Path
 
 import yaml
+from doc_section import write_section  # benchmarks/, beside this script
 
 ROOT = Path(__file__).resolve().parent.parent
 TRACE = ROOT.parent / "shared" / "benchmarks" / "traces" / "alibaba-gpu-v2023"
 DOC = ROOT / "docs" / "performance.md"
 DAY = 86_400.0
-START, END = "<!-- time-limit:start -->", "<!-- time-limit:end -->"
 
 
 def trace_problem(trace: Path = TRACE) -> dict:
@@ -140,7 +140,7 @@ def main() -> None:
     if args.no_write:
         return
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    lines = [START, "## Time limits on 8 million pairs", "",
+    lines = ["## Time limits on ten million pairs", "",
              f"`python benchmarks/time_limit.py --limits {args.limits}` on "
              f"{datetime.date.today()} ({machine}): the shared Alibaba v2023 trace as a cost "
              f"problem, every node one device and every pod a single-resource task: "
@@ -158,14 +158,7 @@ def main() -> None:
         lines.append(f"| {r['limit']:g} | {r['seconds']:.1f} | {r['budget']:.0f} | "
                      f"{r['peak_gib']:.2f} | {r['status']} | {fmt(r['objective'])} | "
                      f"{fmt(r['bound'])} | {gap} | {r['warm_start'] or '-'} | {r['verified']} |")
-    lines.append(END)
-    section = "\n".join(lines)
-    text = DOC.read_text(encoding="utf-8")
-    if START in text:
-        text = text.split(START)[0] + section + text.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    DOC.write_text(text, encoding="utf-8")
+    write_section(DOC, "time-limit", lines)
     print(f"written to {DOC.relative_to(ROOT)}")
 
 

@@ -34,9 +34,9 @@ sys.path.insert(0, str(ROOT))
 
 import allocator  # noqa: E402
 from allocator.yaml_safe import LOADER  # noqa: E402
+from doc_section import write_section  # noqa: E402  (benchmarks/, beside this script)
 
 DOC = ROOT / "docs" / "performance.md"
-START, END = "<!-- yaml-load:start -->", "<!-- yaml-load:end -->"
 POOLS = [("h100", "gpu", 80), ("a100", "gpu", 40), ("v100", "gpu", 16), ("t4", "gpu", 16),
          ("tpu", "tpu", 32), ("cpu", "cpu", 512)]
 
@@ -104,8 +104,7 @@ def main() -> None:
     machine = (f"{platform.machine()}, {os.cpu_count()} cores, Python "
                f"{platform.python_version()}, PyYAML {yaml.__version__} "
                f"(libyaml: {'yes' if yaml.__with_libyaml__ else 'no'})")
-    section = "\n".join([
-        START,
+    write_section(DOC, "yaml-load", [
         "## Loading a large problem file",
         "",
         f"`python benchmarks/yaml_load.py` on {datetime.date.today()} ({machine}): one "
@@ -120,14 +119,7 @@ def main() -> None:
         "",
         "The checks of `allocator.yaml_safe` (aliases, nesting, duplicate keys, tags) walk each "
         "node once, so they cost time linear in the file; they are included in the second row.",
-        END,
     ])
-    doc = DOC.read_text(encoding="utf-8")
-    if START in doc:
-        doc = doc.split(START)[0] + section + doc.split(END, 1)[1]
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + section + "\n"
-    DOC.write_text(doc, encoding="utf-8")
     print(f"written to {DOC.relative_to(ROOT)}")
 
 
