@@ -26,7 +26,7 @@ from rich.console import Console
 
 from . import __version__
 from .errors import AllocatorError, ProblemError
-from .problem import MEASURES, OBJECTIVES
+from .problem import HEURISTIC_OBJECTIVES, MEASURES, OBJECTIVES
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -95,10 +95,15 @@ def _writable(path: Optional[Path]) -> Optional[Path]:
     return path
 
 
-def _one_of(names: Callable[[], Iterable[str]]) -> Callable[[Optional[str]], Optional[str]]:
+def _one_of(names: Callable[[], Iterable[str]],
+            default: Optional[str] = None) -> Callable[[Optional[str]], Optional[str]]:
+    """A check that ``value`` is one of ``names()``; the default passes without asking, so
+    that the names (which may import the solvers) are only listed for a value given."""
     def check(value: Optional[str]) -> Optional[str]:
+        if value is None or value == default:
+            return value
         allowed = list(names())
-        if value is not None and value not in allowed:
+        if value not in allowed:
             close = difflib.get_close_matches(value, allowed, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise typer.BadParameter(f"{value!r} is not one of {', '.join(allowed)}{hint}")
@@ -198,7 +203,7 @@ def solve(
                                                help="Seconds (> 0) for the whole solve."),
     gap: float = typer.Option(1e-6, "--gap", callback=_gap,
                               help="Relative MIP gap to stop at (0 <= gap < 1)."),
-    strategy: str = typer.Option("auto", callback=_one_of(_strategies),
+    strategy: str = typer.Option("auto", callback=_one_of(_strategies, "auto"),
                                  help="auto, full, aggregated or decomposed."),
     threads: Optional[int] = typer.Option(None, callback=_at_least(1),
                                           help="Solver threads (highs, CBC; >= 1)."),
@@ -207,7 +212,7 @@ def solve(
     warm_start: bool = typer.Option(True, "--warm-start/--no-warm-start",
                                     help="Start the solver from the best quick heuristic."),
     measure: Optional[Measure] = typer.Option(None, help="load_balance: max_load or inverse_sum."),
-    method: str = typer.Option("optimal", callback=_one_of(_methods),
+    method: str = typer.Option("optimal", callback=_one_of(_methods, "optimal"),
                                help="optimal (the model) or a heuristic: fcfs, sjf, "
                                "priority, round_robin, least_loaded, weighted_round_robin, "
                                "first_fit_decreasing, lpt, earliest_finish, regret, "
@@ -265,11 +270,14 @@ def compare(
 ) -> None:
     """Compare the optimal plan, its LP bound and the heuristics on one problem."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    obj = objective.value if objective else None
+    problem = _load_checked(file, obj)
+    if (obj or problem.objective) not in HEURISTIC_OBJECTIVES:
+        _fail(f"compare covers {' and '.join(HEURISTIC_OBJECTIVES)}, not "
+              f"{obj or problem.objective!r}: the heuristics place whole tasks")
 
     from .comparison import compare as run_compare
     from .report import comparison_table
-    obj = objective.value if objective else None
-    problem = _load_checked(file, obj)
     names = [m.strip() for m in methods.split(",") if m.strip()] if methods else None
     check = _one_of(lambda: _methods()[1:])
     try:
@@ -347,23 +355,25 @@ def run(
 ) -> None:
     """Run a plan on this machine's devices (cpu, cuda:N) and report what happened."""
     _need_torch("run")
-    from .executor.runner import execute
-    from .report import execution_table
-    from .solver import solve as solve_problem
     from .analysis.verify import verify as verify_plan
-    from .executor.devices import on_this_machine
-    problem, notes = on_this_machine(_load_checked(file, None))
-    for note in notes:
-        _note(f"note: {note}")
+    # The inputs first, before torch is imported: bad input is refused at once.
+    problem = _load_checked(file, None)
     plan = None
     if plan_file is not None:
         plan = _load_plan(plan_file)
-        wrong = verify_plan(problem, plan)
+        wrong = verify_plan(problem, plan)              # against the file it was made for
         if wrong:
             _fail(f"plan {plan_file} does not fit {file}: {wrong[0]}"
                   + (f" (and {len(wrong) - 1} more; `allocator verify` lists them)"
                      if len(wrong) > 1 else ""))
-    elif not resume:
+    from .executor.devices import on_this_machine
+    from .executor.runner import execute
+    from .report import execution_table
+    from .solver import solve as solve_problem
+    problem, notes = on_this_machine(problem)
+    for note in notes:
+        _note(f"note: {note}")
+    if plan is None and not resume:
         plan = solve_problem(problem, time_limit=time_limit)
     report = execute(problem, plan, journal=journal, resume=resume, max_retries=max_retries,
                      progress=not quiet)

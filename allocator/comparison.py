@@ -14,7 +14,7 @@ from .analysis.evaluate import evaluate
 from .heuristics import HEURISTICS
 from .io import load
 from .plan import Plan
-from .problem import Problem
+from .problem import HEURISTIC_OBJECTIVES, Problem
 from .solver import solve
 from .analysis.verify import verify
 
@@ -84,8 +84,9 @@ def compare(problem: Problem | str | Mapping, methods: Sequence[str] | None = No
     problem = load(problem)
     objective = objective or problem.objective
     check_objective_inputs(problem, objective)
-    if objective not in ("makespan", "cost"):
-        raise AllocatorError(f"compare() covers makespan and cost, not {objective!r}")
+    if objective not in HEURISTIC_OBJECTIVES:
+        raise AllocatorError(f"compare() covers {' and '.join(HEURISTIC_OBJECTIVES)}, not "
+                             f"{objective!r}")
     methods = list(HEURISTICS) if methods is None else list(methods)
     for m in methods:
         if m not in HEURISTICS:

@@ -18,6 +18,8 @@ OBJECTIVES = ("makespan", "cost", "weighted_shortfall", "utilization", "load_bal
 # Objectives that place every task on exactly one device (or split it, for load_balance);
 # the others allocate amounts of capacity and have no per-device schedule.
 ASSIGNMENT_OBJECTIVES = ("makespan", "cost", "load_balance")
+# Objectives the heuristic baselines (and so allocator.compare) cover.
+HEURISTIC_OBJECTIVES = ("makespan", "cost")
 MEASURES = ("max_load", "inverse_sum")
 SENSES = ("min", "max")
 
