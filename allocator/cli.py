@@ -276,8 +276,6 @@ def compare(
         _fail(f"compare covers {' and '.join(HEURISTIC_OBJECTIVES)}, not "
               f"{obj or problem.objective!r}: the heuristics place whole tasks")
 
-    from .comparison import compare as run_compare
-    from .report import comparison_table
     names = [m.strip() for m in methods.split(",") if m.strip()] if methods else None
     check = _one_of(lambda: _methods()[1:])
     try:
@@ -285,6 +283,8 @@ def compare(
             check(name)
     except typer.BadParameter as exc:
         _fail(f"--methods: {exc}")
+    from .comparison import compare as run_compare
+    from .report import comparison_table
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=err, transient=True) as bar:
         job = bar.add_task("solving", total=None)

@@ -251,8 +251,10 @@ def quick_plan(problem: Problem, objective: str, seed: int | None = 0,
 
     The constructive rules run where the size allows: LPT up to 400,000 task-device pairs,
     earliest-finish up to 100,000, regret up to 400,000 for cost and 100,000 for makespan.
-    Above those sizes, for makespan, ``pool_lpt`` (longest first to the least-loaded pool,
-    then LPT inside each pool). With ``improve``, local search then polishes the best (see
+    Above those sizes, for cost or with horizons, ``greedy_fit`` (allocator.candidates: regret
+    or LPT order, each task to its best device with room, in numpy); for makespan without
+    horizons or deadlines, ``pool_lpt`` (longest first to the least-loaded pool, then LPT
+    inside each pool). With ``improve``, local search then polishes the best (see
     :func:`polish`). No new rule starts after ``deadline`` (a ``time.perf_counter`` value).
     """
     if problem.sense != "min" or objective not in ("makespan", "cost"):
@@ -266,6 +268,11 @@ def quick_plan(problem: Problem, objective: str, seed: int | None = 0,
         plan = heuristics.run(problem, name, objective, seed)
         if plan.status.has_plan and (best is None or plan.objective < best[2]):
             best = (name, dict(plan.assignment), float(plan.objective))
+    if best is None and (objective == "cost" or problem.has_horizon) and \
+            (deadline is None or time.perf_counter() <= deadline):
+        # Too large for the rules above, with capacity to respect (pool_lpt, below, ignores
+        # it): one greedy pass in numpy (allocator.candidates).
+        best = candidates.greedy_fit(problem, objective)
     if best is None and objective == "makespan" and not problem.has_horizon and \
             not any(t.deadline is not None for t in problem.tasks):
         # Too large for the task-by-device rules: one pass over pools, then a packing.

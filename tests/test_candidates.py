@@ -139,3 +139,18 @@ def test_lagrangian_bound_sees_capacity():
     assert candidates.relaxed_bound(problem, "cost") == pytest.approx(2.0)
     assert candidates.lagrangian_bound(problem, 4.0, time.perf_counter() + 5) == \
         pytest.approx(4.0, rel=1e-3)
+
+
+def test_a_cost_problem_past_the_rules_sizes_still_gets_a_start(monkeypatch):
+    # Shrink the rules' size limits instead of building a 400,000-pair problem: no rule may
+    # run, and the greedy pass must still give a start.
+    from allocator import solver
+    monkeypatch.setattr(solver, "QUICK", {"lpt": 0, "earliest_finish": 0})
+    monkeypatch.setattr(solver, "REGRET", {"cost": 0, "makespan": 0})
+    doc = _gap_like(4, tasks=8, pools=3)
+    doc["horizon"] = "100h"                        # room for any order of placement
+    problem = allocator.load(doc)
+    start = solver.quick_plan(problem, "cost", improve=False)
+    assert start is not None and start[0] == "greedy_fit"
+    plan = solved(problem, objective="cost", time_limit=5)
+    assert plan.status.has_plan and plan.objective <= start[2] + 1e-9

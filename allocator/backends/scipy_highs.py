@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, milp
 
 from ..model import LinearModel
 from .base import RawResult, SolveOptions, Termination, only_highs
@@ -36,6 +35,7 @@ def solve(model: LinearModel, options: SolveOptions, solver: str | None = None) 
     opts: dict = {"disp": options.verbose, "mip_rel_gap": options.mip_gap}
     if options.time_limit is not None:
         opts["time_limit"] = float(options.time_limit)
+    from scipy.optimize import Bounds, LinearConstraint, milp   # 0.3 s: only to solve
     constraints = (LinearConstraint(model.A, model.row_lo, model.row_hi)
                    if model.n_rows else None)
     start = time.perf_counter()
