@@ -43,6 +43,21 @@ class Outcome:
     peak_bytes: int
 
 
+# The command runs under a small Python process that forks and execs it, then reports the
+# child's peak memory: a child forked straight from this (large) test process would count
+# this process's memory as its own (Linux carries the parent's high-water mark over exec).
+_MEASURE = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as f:
+    f.write(str(usage.ru_maxrss * 1024))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_case(case: Case, command: str) -> Outcome:
     """Run one case in a fresh folder; its exit status, streams, wall time and peak memory."""
     with tempfile.TemporaryDirectory() as folder:
@@ -53,27 +68,20 @@ def run_case(case: Case, command: str) -> Outcome:
             else:
                 target.write_text(content, encoding="utf-8")
         env = {**os.environ, "COLUMNS": "200", "ALLOCATOR_DEBUG": ""}
+        peak_file = Path(folder) / ".peak"
         started = time.perf_counter()
-        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-            child = subprocess.Popen([command, *case.args(folder)], stdout=out, stderr=err,
-                                     stdin=subprocess.DEVNULL, cwd=folder, env=env)
-            deadline = started + HANG
-            while True:
-                pid, status, usage = os.wait4(child.pid, os.WNOHANG)
-                if pid:
-                    break
-                if time.perf_counter() > deadline:
-                    child.kill()
-                    pid, status, usage = os.wait4(child.pid, 0)
-                    break
-                time.sleep(0.01)
-            child.returncode = os.waitstatus_to_exitcode(status)
-            seconds = time.perf_counter() - started
-            out.seek(0)
-            err.seek(0)
-            return Outcome(child.returncode, out.read().decode("utf-8", "replace"),
-                           err.read().decode("utf-8", "replace").replace(folder, "<dir>"),
-                           seconds, usage.ru_maxrss * 1024)
+        try:
+            run = subprocess.run([sys.executable, "-c", _MEASURE, str(peak_file), command,
+                                  *case.args(folder)], capture_output=True, cwd=folder,
+                                 env=env, stdin=subprocess.DEVNULL, timeout=HANG,
+                                 start_new_session=True)
+            code, out, err = run.returncode, run.stdout, run.stderr
+        except subprocess.TimeoutExpired as exc:
+            code, out, err = -9, exc.stdout or b"", exc.stderr or b""
+        seconds = time.perf_counter() - started
+        peak = int(peak_file.read_text()) if peak_file.exists() else 0
+        return Outcome(code, out.decode("utf-8", "replace"),
+                       err.decode("utf-8", "replace").replace(folder, "<dir>"), seconds, peak)
 
 
 @pytest.fixture(scope="module")
