@@ -44,7 +44,8 @@ def main() -> None:
     lines = ["### Measured", "",
              f"`python benchmarks/bad_inputs.py` on {datetime.date.today()} ({machine}): the "
              f"{len(rows)} cases of the catalogue, each a fresh `allocator` process, one at a "
-             f"time. Exit status 2 in {len(rows) - len(wrong)} of {len(rows)}"
+             f"time, timed with the small Python process that measures its memory (so a "
+             f"little over the command alone). Exit status 2 in {len(rows) - len(wrong)} of {len(rows)}"
              + (f" (not: {', '.join(wrong)})" if wrong else "") + ".", "",
              "| | seconds (process start included) | peak memory |", "|---|---:|---:|",
              f"| median | {statistics.median(seconds):.2f} | "
