@@ -456,9 +456,65 @@ def test_torn_last_line_is_ignored(tmp_path):
     journal = tmp_path / "j.jsonl"
     journal.write_text('{"event": "start"}\n{"event": "task_st')
     assert Journal.read(journal) == [{"event": "start"}]
+    assert journal.read_text().endswith("task_st")          # reading alone changes nothing
+    assert Journal.read(journal, repair=True) == [{"event": "start"}]
+    assert journal.read_text() == '{"event": "start"}\n'   # cut off before anything appends
     journal.write_text('{"event": "start"}\nnot json\n{"event": "end"}\n')
+    with pytest.raises(AllocatorError, match=r"j.jsonl:2: the journal is damaged"):
+        Journal.read(journal)
+    # A last line with its newline is complete: if it is not JSON, that is damage too.
+    journal.write_text('{"event": "start"}\nnot json\n')
     with pytest.raises(AllocatorError, match="damaged"):
         Journal.read(journal)
+
+
+def test_a_resumed_run_after_a_torn_write_leaves_a_clean_journal(tmp_path):
+    p = allocator.load(problem_dict(_tasks(4)))
+    journal = tmp_path / "run.jsonl"
+    assert execute(p, journal=journal).ok
+    lines = journal.read_text().splitlines(keepends=True)
+    # Keep the start and the first task's events, then a write torn in the middle.
+    keep = [line for line in lines if '"event": "end"' not in line][:3]
+    journal.write_text("".join(keep) + '{"event": "task_start", "ta')
+    report = execute(p, journal=journal, resume=True)
+    assert report.ok and check_report(p, report) == []
+    events = Journal.read(journal)                        # parses whole: no glued line
+    assert all(line.endswith("}") for line in journal.read_text().splitlines())
+    done = [e["task"] for e in events if e["event"] == "task_end" and e["status"] == "completed"]
+    assert sorted(set(done)) == sorted(t.name for t in p.tasks)
+
+
+def test_one_run_per_journal_and_the_lock_dies_with_its_holder(tmp_path):
+    """A second run on a live journal exits 2 at once, naming the process; after kill -9 of
+    the holder, the journal can be resumed."""
+    import yaml
+    tasks = [{"name": f"job{k}", "workload": {"name": "mlp_train", "width": 256, "depth": 4,
+                                              "batch": 64, "steps": 200, "seed": k}}
+             for k in range(SLOW_TASKS)]
+    problem_file = tmp_path / "p.yaml"
+    problem_file.write_text(yaml.safe_dump(problem_dict(tasks)))
+    journal = tmp_path / "run.jsonl"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "allocator.cli", "run", str(problem_file), "--journal",
+               str(journal), "--quiet"]
+    first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and first.poll() is None:
+        if journal.exists() and completed_events(journal):
+            break
+        time.sleep(0.02)
+    assert first.poll() is None, "the run ended before the test could see it running"
+    second = subprocess.run(command + ["--resume"], env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert second.returncode == 2, second.stderr
+    assert f"is in use by process {first.pid}" in second.stderr
+    assert "Traceback" not in second.stderr
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    p = allocator.load(problem_file)
+    report = execute(p, journal=journal, resume=True)      # the lock went with the holder
+    assert report.ok and check_report(p, report) == []
 
 
 SLOW_TASKS = 8

@@ -31,6 +31,7 @@ from ..io import to_dict
 from ..plan import Plan, Slot, Status
 from ..problem import Pool, Problem, Task
 from .devices import require, resolve_devices, torch_module
+from .journal import Journal, JournalLock
 from .memory import PeakMemory
 from .workloads import run_workload
 
@@ -165,48 +166,6 @@ def check_report(problem: Problem, report: ExecutionReport) -> list[str]:
 def fingerprint(problem: Problem) -> str:
     text = json.dumps(to_dict(problem), sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-class Journal:
-    """Append-only JSON lines; each event is flushed and fsync'd before the call returns."""
-
-    def __init__(self, path: str | Path | None):
-        self.path = None if path is None else Path(path)
-        self._fh = None
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def read(path: str | Path) -> list[dict]:
-        events = []
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-        for k, line in enumerate(lines):
-            if not line.strip():
-                continue
-            try:
-                events.append(json.loads(line))
-            except json.JSONDecodeError:
-                if k == len(lines) - 1:          # torn last line of a killed run
-                    break
-                raise AllocatorError(f"{path}:{k + 1}: the journal is damaged "
-                                     "(not JSON in the middle)") from None
-        return events
-
-    def open(self) -> None:
-        if self.path is not None:
-            self._fh = open(self.path, "a", encoding="utf-8")
-
-    def write(self, event: dict) -> None:
-        if self._fh is None:
-            return
-        with self._lock:
-            self._fh.write(json.dumps(event) + "\n")
-            self._fh.flush()
-            os.fsync(self._fh.fileno())
-
-    def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
 
 
 # -- running --------------------------------------------------------------------------------
@@ -492,7 +451,9 @@ def execute(problem: Problem, plan: Plan | None = None, *, journal: str | Path |
     ----------
     journal : path, optional
         JSON-lines journal; required for ``resume``. An existing non-empty journal is only
-        reused with ``resume=True``.
+        reused with ``resume=True``. One run writes a journal at a time: another run on it is
+        refused at once, naming the process (:class:`~allocator.executor.journal.JournalLock`);
+        a torn last line left by a killed run is cut off when it resumes.
     resume : bool
         Continue the run recorded in ``journal``: completed tasks are not run again.
     max_retries : int
@@ -509,6 +470,17 @@ def execute(problem: Problem, plan: Plan | None = None, *, journal: str | Path |
     cuda_devices : int, optional
         Number of CUDA devices to assume (default: what torch sees); for tests.
     """
+    with JournalLock(journal):                 # one run writes a journal at a time
+        return _execute(problem, plan, journal=journal, resume=resume,
+                        max_retries=max_retries, drain_after=drain_after,
+                        enforce_memory=enforce_memory, replan_time_limit=replan_time_limit,
+                        progress=progress, cuda_devices=cuda_devices)
+
+
+def _execute(problem: Problem, plan: Plan | None, *, journal: str | Path | None,
+             resume: bool, max_retries: int, drain_after: int, enforce_memory: bool,
+             replan_time_limit: float, progress: bool, cuda_devices: int | None
+             ) -> ExecutionReport:
     from ..solver import solve
     torch_module()
     missing = [t.name for t in problem.tasks if t.workload is None]
@@ -519,7 +491,7 @@ def execute(problem: Problem, plan: Plan | None = None, *, journal: str | Path |
     if resume and journal is None:
         raise AllocatorError("resume needs the journal of the run to continue")
     jpath = None if journal is None else Path(journal)
-    events = Journal.read(jpath) if resume and jpath.exists() else []
+    events = Journal.read(jpath, repair=True) if resume and jpath.exists() else []
     if jpath is not None and not resume and jpath.exists() and jpath.stat().st_size:
         raise AllocatorError(f"journal {jpath} already holds a run; resume it (--resume) "
                              "or remove it")
