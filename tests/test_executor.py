@@ -484,55 +484,29 @@ def test_a_resumed_run_after_a_torn_write_leaves_a_clean_journal(tmp_path):
     assert sorted(set(done)) == sorted(t.name for t in p.tasks)
 
 
-def test_one_run_per_journal_and_the_lock_dies_with_its_holder(tmp_path):
-    """A second run on a live journal exits 2 at once, naming the process; after kill -9 of
-    the holder, the journal can be resumed."""
+SLOW_TASKS = 8
+
+
+def _slow_run(tmp_path, steps: int):
+    """A problem of SLOW_TASKS training jobs of ``steps`` steps each, and the command that
+    runs it with a journal: (problem file, journal, command, environment)."""
     import yaml
     tasks = [{"name": f"job{k}", "workload": {"name": "mlp_train", "width": 256, "depth": 4,
-                                              "batch": 64, "steps": 200, "seed": k}}
+                                              "batch": 64, "steps": steps, "seed": k}}
              for k in range(SLOW_TASKS)]
     problem_file = tmp_path / "p.yaml"
     problem_file.write_text(yaml.safe_dump(problem_dict(tasks)))
     journal = tmp_path / "run.jsonl"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-m", "allocator.cli", "run", str(problem_file), "--journal",
                str(journal), "--quiet"]
-    first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and first.poll() is None:
-        if journal.exists() and completed_events(journal):
-            break
-        time.sleep(0.02)
-    assert first.poll() is None, "the run ended before the test could see it running"
-    second = subprocess.run(command + ["--resume"], env=env, capture_output=True, text=True,
-                            timeout=60)
-    assert second.returncode == 2, second.stderr
-    assert f"is in use by process {first.pid}" in second.stderr
-    assert "Traceback" not in second.stderr
-    first.send_signal(signal.SIGKILL)
-    first.wait()
-    p = allocator.load(problem_file)
-    report = execute(p, journal=journal, resume=True)      # the lock went with the holder
-    assert report.ok and check_report(p, report) == []
-
-
-SLOW_TASKS = 8
+    return problem_file, journal, command, {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
 def test_killed_run_resumes_without_rerunning(tmp_path):
     """kill -9 a run in a subprocess halfway; resume; every task completes exactly once."""
-    import yaml
-    tasks = [{"name": f"job{k}", "workload": {"name": "mlp_train", "width": 256, "depth": 4,
-                                              "batch": 64, "steps": 25, "seed": k}}
-             for k in range(SLOW_TASKS)]
-    problem_file = tmp_path / "p.yaml"
-    problem_file.write_text(yaml.safe_dump(problem_dict(tasks)))
-    journal = tmp_path / "run.jsonl"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "allocator.cli", "run", str(problem_file),
-                             "--journal", str(journal), "--quiet"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    problem_file, journal, command, env = _slow_run(tmp_path, steps=25)
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
         if journal.exists() and len(completed_events(journal)) >= 3:
@@ -552,6 +526,30 @@ def test_killed_run_resumes_without_rerunning(tmp_path):
     resumed_at = next(k for k, e in enumerate(events) if e["event"] == "resume")
     restarted = {e["task"] for e in events[resumed_at:] if e["event"] == "task_start"}
     assert not restarted & before
+
+
+def test_one_run_per_journal_and_the_lock_dies_with_its_holder(tmp_path):
+    """A second run on a live journal exits 2 at once, naming the process; after kill -9 of
+    the holder, the journal can be resumed."""
+    problem_file, journal, command, env = _slow_run(tmp_path, steps=200)
+    first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and first.poll() is None:
+        if journal.exists() and completed_events(journal):
+            break
+        time.sleep(0.02)
+    assert first.poll() is None, "the run ended before the test could see it running"
+    second = subprocess.run(command + ["--resume"], env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert second.returncode == 2, second.stderr
+    assert f"is in use by process {first.pid}" in second.stderr
+    assert "Traceback" not in second.stderr
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    p = allocator.load(problem_file)
+    report = execute(p, journal=journal, resume=True)      # the lock went with the holder
+    assert report.ok and check_report(p, report) == []
 
 
 # -- profiling ----------------------------------------------------------------------------------
