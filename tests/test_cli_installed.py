@@ -133,3 +133,26 @@ def test_interrupt_exits_130(tmp_path):
     out, err = child.communicate(timeout=60)
     assert child.returncode == 130, (child.returncode, err)
     assert err.strip() == "interrupted" and out == ""
+
+
+def test_solver_chatter_is_kept_off_stdout_and_stdout_comes_back(capfd):
+    import threading
+    from allocator.backends.base import solver_chatter_hidden
+    with solver_chatter_hidden():
+        os.write(1, b"Running HiGHS ...\n")              # what the banner does
+    os.write(1, b"result\n")
+    # Overlapping uses from threads: stdout is restored once, when the last one leaves.
+    inside = threading.Barrier(2)
+
+    def chatter():
+        with solver_chatter_hidden():
+            inside.wait()
+            os.write(1, b"banner from a thread\n")
+            inside.wait()
+    threads = [threading.Thread(target=chatter) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    os.write(1, b"after\n")
+    assert capfd.readouterr().out == "result\nafter\n"

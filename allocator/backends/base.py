@@ -41,22 +41,29 @@ def solver_chatter_hidden(hide: bool = True) -> Iterator[None]:
         yield
         return
     with _stdout_lock:
+        hidden = True
         if _stdout_users == 0:
-            sys.stdout.flush()
-            _stdout_saved = os.dup(1)
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, 1)
-            os.close(devnull)
-        _stdout_users += 1
+            try:
+                sys.stdout.flush()
+                _stdout_saved = os.dup(1)
+            except (OSError, ValueError):        # no stdout at all: nothing to keep clean
+                hidden = False
+            else:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, 1)
+                os.close(devnull)
+        if hidden:
+            _stdout_users += 1
     try:
         yield
     finally:
-        with _stdout_lock:
-            _stdout_users -= 1
-            if _stdout_users == 0 and _stdout_saved is not None:
-                os.dup2(_stdout_saved, 1)
-                os.close(_stdout_saved)
-                _stdout_saved = None
+        if hidden:
+            with _stdout_lock:
+                _stdout_users -= 1
+                if _stdout_users == 0 and _stdout_saved is not None:
+                    os.dup2(_stdout_saved, 1)
+                    os.close(_stdout_saved)
+                    _stdout_saved = None
 
 
 def importable(module: str) -> bool:

@@ -203,8 +203,9 @@ def _run(h) -> None:
     interrupt callbacks HiGHS calls see it and ask HiGHS to stop (an exception inside a
     callback would be reported by HiGHS as a solve error), and KeyboardInterrupt is raised
     once HiGHS has returned. Signal handlers belong to the main thread: elsewhere HiGHS just
-    runs."""
-    if threading.current_thread() is not threading.main_thread():
+    runs, and a handler the caller installed (or SIGINT ignored) is left as it is."""
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
         h.run()
         return
     interrupted: list[bool] = []
