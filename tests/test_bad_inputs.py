@@ -23,7 +23,7 @@ import pytest
 from .bad_inputs import CASES, Case
 
 HANG = 120                  # seconds: a case still running by then has hung
-MEMORY_LIMIT = 300 * 2**20  # bytes of peak resident memory a refusal may use (the bound)
+MEMORY_LIMIT = 300 * 2**20  # bytes of peak resident memory a refusal may use (docs/cli.md)
 
 
 def installed_command() -> str:
