@@ -3,8 +3,8 @@
 Runs every case of the catalogue in tests/bad_inputs.py through the installed command, one at
 a time (nothing else running), and writes the slowest and the largest to the bad-inputs
 section of docs/cli.md with the machine and the date. The bound the project holds to: each
-refusal within 1 s and under 300 MB (docs/cli.md). A process start of the command is part of every figure (the import of
-the CLI and the problem loader; the solvers are not imported to refuse input).
+refusal within 1 s and under 300 MB. A process start of the command is part of every figure
+(the import of the CLI and the problem loader; the solvers are not imported to refuse input).
 
     python benchmarks/bad_inputs.py          # about 3 min on 2 cores
 """

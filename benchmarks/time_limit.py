@@ -1,8 +1,8 @@
-"""Time limits honoured end to end on a cost problem of about 8 million task-device pairs.
+"""Time limits honoured end to end on a cost problem of ten million task-device pairs.
 
 The problem is made from the shared Alibaba GPU trace v2023 (``../shared/benchmarks/traces/
-alibaba-gpu-v2023``; skipped cleanly where absent), made the simplest way: every node is
-one device (a pool of count 1), every pod a single-resource task.
+alibaba-gpu-v2023``; skipped cleanly where absent) the simplest way: every node is one
+device (a pool of count 1), every pod a single-resource task.
 
 - memory: the pod's `memory_mib` against the node's; pods that ask for GPUs may use GPU nodes
   only (`allowed_kinds: [gpu]`);
