@@ -18,7 +18,7 @@ from .checks import check_problem
 from .errors import ProblemError
 from .problem import KINDS, Pool, Problem, Task
 from .schema import MAX_DEVICES, POOL_FIELDS, PROBLEM_FIELDS, TASK_FIELDS, Field
-from .units import MAXIMUM, check_maximum, parse_quantity
+from .units import MAXIMUM, as_float, check_maximum, parse_quantity
 from .yaml_safe import parse
 
 __all__ = ["load", "loads", "from_dict", "to_dict", "dump"]
@@ -205,11 +205,8 @@ class _Reader:
                                    f"docs/problem-format.md), got {value:,}", sub)
             return value
         if f.type == "number":
-            if isinstance(value, int) and not isinstance(value, bool) and value > MAXIMUM["number"]:
-                raise ProblemError(f"a {len(str(value))}-digit number is more than the largest "
-                                   f"value allowed (1e15)", sub)
             if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                    or not math.isfinite(value):
+                    or not math.isfinite(as_float(value, "number", sub)):
                 raise ProblemError(f"must be a finite number, got {value!r}", sub)
             if value < 0 or (value == 0 and not allow_zero):
                 raise ProblemError(f"must be {'non-negative' if allow_zero else 'positive'}, "

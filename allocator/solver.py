@@ -176,11 +176,12 @@ def whole_problem_bound(problem: Problem, objective: str, plan: Plan, mip_gap: f
     of the restriction's own (allocator.candidates): optimal only if that bound proves it."""
     if not plan.status.has_plan and plan.status is not Status.NO_SOLUTION:
         return plan
-    bound = candidates.relaxed_bound(problem, objective)
+    if plan.objective is None or objective != "cost" or problem.sense != "min":
+        bound = candidates.relaxed_bound(problem, objective)
+    else:           # its first step, with no multipliers, is the relaxed bound
+        bound = candidates.lagrangian_bound(problem, plan.objective, deadline)
     if plan.objective is None:
         return replace(plan, bound=bound, lp_bound=None)
-    if objective == "cost" and problem.sense == "min":
-        bound = max(bound, candidates.lagrangian_bound(problem, plan.objective, deadline))
     gap = (plan.objective - bound) / max(abs(plan.objective), 1e-12)
     status = Status.OPTIMAL if gap <= mip_gap + 1e-12 else Status.FEASIBLE
     return replace(plan, status=status, bound=bound, lp_bound=None)

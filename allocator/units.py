@@ -86,7 +86,7 @@ def parse_quantity(value: object, dimension: str, path: str | None = None, *,
     if isinstance(value, bool) or value is None:
         raise ProblemError(f"expected a quantity such as {_EXAMPLE[dimension]}, got {value!r}", path)
     if isinstance(value, (int, float)):
-        number, factor = _float(value, dimension, path), 1.0
+        number, factor = as_float(value, dimension, path), 1.0
     elif isinstance(value, str):
         m = _QUANTITY.match(value)
         if not m:
@@ -120,19 +120,23 @@ def parse_quantity(value: object, dimension: str, path: str | None = None, *,
 def check_maximum(result: float, dimension: str, path: str | None, value: object = None) -> float:
     """``result`` if it is within :data:`MAXIMUM` for ``dimension``, else a ProblemError."""
     if result > MAXIMUM[dimension]:
-        what = "value" if dimension == "number" else dimension.replace("_", " ")
         raise ProblemError(f"{value if value is not None else result!r} is more than the largest "
-                           f"{what} allowed ({_MAXIMUM_TEXT[dimension]}); check its unit", path)
+                           f"{_what(dimension)} allowed ({_MAXIMUM_TEXT[dimension]}); check its "
+                           f"unit", path)
     return result
 
 
-def _float(value: int | float, dimension: str, path: str | None) -> float:
+def _what(dimension: str) -> str:
+    return "value" if dimension == "number" else dimension.replace("_", " ")
+
+
+def as_float(value: int | float, dimension: str, path: str | None) -> float:
     """A float, or a ProblemError for a whole number too large for one."""
     try:
         return float(value)
     except OverflowError:
         raise ProblemError(f"a {len(str(abs(value)))}-digit number is more than the largest "
-                           f"{dimension.replace('_', ' ')} allowed ({_MAXIMUM_TEXT[dimension]})",
+                           f"{_what(dimension)} allowed ({_MAXIMUM_TEXT[dimension]})",
                            path) from None
 
 

@@ -91,9 +91,9 @@ def verify(problem: Problem, plan: Plan) -> list[str]:
     facts = _Facts.of(problem)
     errors: list[str] = []
     if plan.objective_name == "utilization":
-        errors += _check_shares(problem, plan)
+        errors += _check_shares(problem, facts, plan)
     elif plan.objective_name == "weighted_shortfall":
-        errors += _check_amounts(problem, plan)
+        errors += _check_amounts(problem, facts, plan)
     elif plan.objective_name in ASSIGNED:
         errors += _check_placement(problem, facts, plan)
         errors += _check_schedule(problem, facts, plan)
@@ -191,10 +191,19 @@ def _check_schedule(problem: Problem, facts: _Facts, plan: Plan) -> list[str]:
 
 # -- amounts --------------------------------------------------------------------------------
 
-def _check_shares(problem: Problem, plan: Plan) -> list[str]:
+def fleet_flop(problem: Problem) -> float:
+    """FLOP the fleet performs, each pool over its own horizon."""
+    return sum(p.count * p.throughput * horizon_of(problem, p) for p in problem.pools)
+
+
+def _unknown_tasks(facts: _Facts, plan: Plan) -> list[str]:
+    return [f"unknown task {t!r}" for t in plan.amounts if t not in facts.tasks]
+
+
+def _check_shares(problem: Problem, facts: _Facts, plan: Plan) -> list[str]:
     """utilization: each task's share of the fleet covers its compute and memory."""
-    errors = [f"unknown task {t!r}" for t in plan.amounts if t not in {x.name for x in problem.tasks}]
-    flop = sum(p.count * p.throughput * horizon_of(problem, p) for p in problem.pools)
+    errors = _unknown_tasks(facts, plan)
+    flop = fleet_flop(problem)
     memory = sum(p.count * p.memory for p in problem.pools)
     total = 0.0
     for t in problem.tasks:
@@ -216,10 +225,10 @@ def _check_shares(problem: Problem, plan: Plan) -> list[str]:
     return errors
 
 
-def _check_amounts(problem: Problem, plan: Plan) -> list[str]:
+def _check_amounts(problem: Problem, facts: _Facts, plan: Plan) -> list[str]:
     """weighted_shortfall: amounts within demands, each kind within its device-time (every
     pool of the kind counting its own horizon)."""
-    errors = [f"unknown task {t!r}" for t in plan.amounts if t not in {x.name for x in problem.tasks}]
+    errors = _unknown_tasks(facts, plan)
     used: dict[str, float] = {}
     for t in problem.tasks:
         for kind, amount in plan.amounts.get(t.name, {}).items():
@@ -240,9 +249,8 @@ def _check_amounts(problem: Problem, plan: Plan) -> list[str]:
 def _objective(problem: Problem, facts: _Facts, plan: Plan) -> float | None:
     name = plan.objective_name
     if name == "utilization":
-        flop = sum(p.count * p.throughput * horizon_of(problem, p) for p in problem.pools)
         shares = sum(a.get("share", 0.0) for a in plan.amounts.values())
-        need = sum(t.compute for t in problem.tasks) / flop
+        need = sum(t.compute for t in problem.tasks) / fleet_flop(problem)
         return need / shares if shares > 0 else None
     if name == "weighted_shortfall":
         return sum(t.weight * (want - plan.amounts.get(t.name, {}).get(kind, 0.0))
