@@ -50,22 +50,22 @@ def load(source: str | Path | Mapping[str, Any] | Problem, *, check: bool = True
     raise TypeError(f"load() takes a path, a dict or a Problem, not {type(source).__name__}")
 
 
-def read_text(path: Path) -> str:
+def read_text(path: Path, what: str = "problem file", written_in: str = "YAML") -> str:
     """The UTF-8 text of a file; anything else (missing, a folder, binary) is a
-    :class:`ProblemError` naming the file."""
+    :class:`ProblemError` naming the file (``what`` it should be, ``written_in`` what)."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise ProblemError("no such file", source=str(path)) from None
+        raise ProblemError(f"no such {what}", source=str(path)) from None
     except IsADirectoryError:
-        raise ProblemError("is a directory, not a problem file", source=str(path)) from None
+        raise ProblemError(f"is a directory, not a {what}", source=str(path)) from None
     except OSError as exc:
         raise ProblemError(f"cannot read: {exc.strerror or exc}", source=str(path)) from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ProblemError(f"is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
-                           f"{exc.start}); a problem file is YAML", source=str(path)) from None
+                           f"{exc.start}); a {what} is {written_in}", source=str(path)) from None
 
 
 def loads(text: str, *, source: str | None = None, check: bool = True,

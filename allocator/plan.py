@@ -123,19 +123,10 @@ class Plan:
     def load(cls, path: str | Path) -> "Plan":
         """Read a plan written by :meth:`save`; an unreadable file or one of the wrong shape
         raises :class:`~allocator.errors.ProblemError` naming the file and the field."""
+        from .io import read_text
         from .yaml_safe import parse
         path = Path(path)
-        try:
-            text = path.read_bytes().decode("utf-8")
-        except FileNotFoundError:
-            raise ProblemError("no such plan file", source=str(path)) from None
-        except UnicodeDecodeError as exc:
-            raise ProblemError(f"is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at "
-                               f"offset {exc.start}); a plan is JSON or YAML",
-                               source=str(path)) from None
-        except OSError as exc:
-            raise ProblemError(f"cannot read the plan: {exc.strerror or exc}",
-                               source=str(path)) from None
+        text = read_text(path, "plan file", "JSON or YAML")
         if path.suffix in (".yaml", ".yml"):
             data = parse(text, str(path)).data
         else:
