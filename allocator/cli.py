@@ -95,6 +95,18 @@ def _writable(path: Optional[Path]) -> Optional[Path]:
     return path
 
 
+def _writable_folder(path: Optional[Path]) -> Optional[Path]:
+    """A folder that exists and is writable, or can be made in a writable folder."""
+    if path is None:
+        return path
+    if path.exists() and not path.is_dir():
+        raise typer.BadParameter(f"{path} is not a folder")
+    probe = path if path.exists() else path.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        raise typer.BadParameter(f"cannot write in {probe}")
+    return path
+
+
 def _one_of(names: Callable[[], Iterable[str]],
             default: Optional[str] = None) -> Callable[[Optional[str]], Optional[str]]:
     """A check that ``value`` is one of ``names()``; the default passes without asking, so
@@ -334,17 +346,24 @@ def verify(
 
 @app.command()
 def run(
-    file: Path = typer.Argument(..., help="Problem YAML file; every task needs a workload.",
-                                **PROBLEM_FILE),
+    file: Path = typer.Argument(..., help="Problem YAML file; every task needs a command, a "
+                                "callable or a workload.", **PROBLEM_FILE),
     plan_file: Optional[Path] = typer.Option(None, "--plan", help="Plan to run (from "
                                              "`solve --out`); default: solve first.",
                                              **INPUT_FILE),
     journal: Optional[Path] = typer.Option(None, callback=_writable,
-                                           help="JSON-lines journal, so a killed run "
-                                           "can --resume."),
+                                           help="JSON-lines journal, so a killed or stopped "
+                                           "run can --resume."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --journal."),
-    max_retries: int = typer.Option(2, "--max-retries", callback=_at_least(0),
-                                    help="Re-runs allowed per task (>= 0)."),
+    max_retries: Optional[int] = typer.Option(None, "--max-retries", callback=_at_least(0),
+                                              help="Re-runs allowed per task (>= 0; default "
+                                              "2, or the journal's on --resume)."),
+    task_timeout: Optional[float] = typer.Option(None, "--task-timeout", callback=_seconds,
+                                                 help="Seconds (> 0) an attempt may run when "
+                                                 "its task sets no timeout."),
+    logs: Optional[Path] = typer.Option(None, "--logs", callback=_writable_folder,
+                                        help="Folder for each task's stdout and stderr "
+                                        "(default: <journal>.logs, else a temporary folder)."),
     time_limit: Optional[float] = typer.Option(None, "--time-limit", callback=_seconds,
                                                help="Seconds (> 0) for the solve before the run."),
     out_file: Optional[Path] = typer.Option(None, "--out", callback=_writable,
@@ -353,11 +372,16 @@ def run(
                                          help="Draw planned vs measured Gantt charts."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
 ) -> None:
-    """Run a plan on this machine's devices (cpu, cuda:N) and report what happened."""
-    _need_torch("run")
+    """Run a plan on this machine's devices (cpu, cuda:N) and report what happened.
+
+    Exit status: 0 when every task completed, 1 when one failed, 2 for bad input, 130 or
+    143 when stopped by SIGINT or SIGTERM (then --resume finishes the rest).
+    """
     from .analysis.verify import verify as verify_plan
     # The inputs first, before torch is imported: bad input is refused at once.
     problem = _load_checked(file, None)
+    if any(t.workload is not None for t in problem.tasks):
+        _need_torch("run")
     plan = None
     if plan_file is not None:
         plan = _load_plan(plan_file)
@@ -366,17 +390,27 @@ def run(
             _fail(f"plan {plan_file} does not fit {file}: {wrong[0]}"
                   + (f" (and {len(wrong) - 1} more; `allocator verify` lists them)"
                      if len(wrong) > 1 else ""))
+    from .errors import RunStopped
     from .executor.devices import on_this_machine
-    from .executor.runner import execute
+    from .executor.runner import check_inputs, execute
     from .report import execution_table
     from .solver import solve as solve_problem
+    check_inputs(problem, resume=resume, journal=journal)      # before the solve
     problem, notes = on_this_machine(problem)
     for note in notes:
         _note(f"note: {note}")
     if plan is None and not resume:
         plan = solve_problem(problem, time_limit=time_limit)
-    report = execute(problem, plan, journal=journal, resume=resume, max_retries=max_retries,
-                     progress=not quiet)
+    try:
+        report = execute(problem, plan, journal=journal, resume=resume,
+                         max_retries=max_retries, task_timeout=task_timeout, logs=logs,
+                         progress=not quiet)
+    except RunStopped as stopped:
+        out.print(execution_table(stopped.report))
+        _note(f"stopped by {stopped.signal}: the tasks it was running were stopped"
+              + (f"; `allocator run {file} --journal {journal} --resume` finishes the rest"
+                 if journal is not None else " (without --journal it cannot be resumed)"))
+        raise typer.Exit(stopped.exit_code) from None
     out.print(execution_table(report))
     if out_file is not None:
         _write(out_file, report.save, "report")
@@ -384,6 +418,37 @@ def run(
         from .plot import execution_gantt
         _write(gantt, lambda path: execution_gantt(problem, report, path, plan), "Gantt chart")
     if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def report(
+    file: Path = typer.Argument(..., help="A run's report (`run --out`) or journal "
+                                "(`run --journal`).", **INPUT_FILE),
+    problem_file: Optional[Path] = typer.Option(None, "--problem", help="The problem the run "
+                                                "ran: adds predictions and checks against "
+                                                "it.", **INPUT_FILE),
+    gantt: Optional[Path] = typer.Option(None, "--gantt", callback=_writable,
+                                         help="Draw the measured Gantt chart."),
+) -> None:
+    """Show a saved run report or a journal: the table, checks and, with --gantt, the chart.
+
+    Exit status 1 when the report fails its checks (negative durations, a makespan that
+    disagrees with the attempts, unknown devices, a task completed twice).
+    """
+    from .executor.results import check_report, load_report
+    from .report import execution_table
+    problem = _load_checked(problem_file, None) if problem_file is not None else None
+    loaded = load_report(file, problem)
+    out.print(execution_table(loaded))
+    issues = check_report(problem, loaded)
+    if gantt is not None:
+        from .plot import execution_gantt
+        _write(gantt, lambda path: execution_gantt(problem or loaded.layout(), loaded, path),
+               "Gantt chart")
+    if issues:
+        for issue in issues:
+            _note(f"check: {issue}")
         raise typer.Exit(1)
 
 

@@ -36,3 +36,16 @@ class ProblemError(AllocatorError, ValueError):
     def located(self, line: int | None, source: str | None) -> "ProblemError":
         """Return a copy with the line and the file name filled in."""
         return ProblemError(self.message, self.path, self.line or line, self.source or source)
+
+
+class RunStopped(Exception):
+    """A run stopped by SIGINT or SIGTERM; ``report`` says what it did, and the journal lets
+    ``resume`` finish the rest. ``exit_code`` is the shell's: 130 for SIGINT, 143 for
+    SIGTERM."""
+
+    def __init__(self, signal_name: str, report):
+        self.signal = signal_name
+        self.report = report
+        self.exit_code = {"SIGINT": 130, "SIGTERM": 143}.get(signal_name, 1)
+        super().__init__(f"the run was stopped by {signal_name}; resume it from its journal "
+                         "to finish the rest")

@@ -16,6 +16,7 @@ import yaml
 
 from .checks import check_problem
 from .errors import ProblemError
+from .jobs import read_job
 from .problem import KINDS, Pool, Problem, Task
 from .schema import MAX_DEVICES, POOL_FIELDS, PROBLEM_FIELDS, TASK_FIELDS, Field
 from .units import MAXIMUM, as_float, check_maximum, parse_quantity
@@ -46,7 +47,8 @@ def load(source: str | Path | Mapping[str, Any] | Problem, *, check: bool = True
         return from_dict(source, check=check, objective=objective)
     if isinstance(source, (str, Path)):
         path = Path(source)
-        return loads(read_text(path), source=str(path), check=check, objective=objective)
+        return loads(read_text(path), source=str(path), check=check, objective=objective,
+                     base=path.parent)
     raise TypeError(f"load() takes a path, a dict or a Problem, not {type(source).__name__}")
 
 
@@ -69,18 +71,21 @@ def read_text(path: Path, what: str = "problem file", written_in: str = "YAML") 
 
 
 def loads(text: str, *, source: str | None = None, check: bool = True,
-          objective: str | None = None) -> Problem:
-    """Load and validate a problem from YAML text."""
+          objective: str | None = None, base: str | Path | None = None) -> Problem:
+    """Load and validate a problem from YAML text; ``base`` is the folder a task's relative
+    ``cwd`` is relative to (default: the current folder)."""
     parsed = parse(text, source)
     try:
-        return from_dict(parsed.data, check=check, objective=objective)
+        return from_dict(parsed.data, check=check, objective=objective, base=base)
     except ProblemError as err:
         raise err.located(parsed.line_of(err.path), source) from None
 
 
-def from_dict(doc: Any, *, check: bool = True, objective: str | None = None) -> Problem:
-    """Validate a document (as returned by ``yaml.safe_load``) and build a :class:`Problem`."""
-    problem = _Reader().problem(doc)
+def from_dict(doc: Any, *, check: bool = True, objective: str | None = None,
+              base: str | Path | None = None) -> Problem:
+    """Validate a document (as returned by ``yaml.safe_load``) and build a :class:`Problem`;
+    ``base`` as in :func:`loads`."""
+    problem = _Reader(None if base is None else Path(base)).problem(doc)
     if check:
         check_problem(problem, objective or problem.objective)
     return problem
@@ -116,6 +121,10 @@ def to_dict(problem: Problem) -> dict[str, Any]:
         if t.model is not None:
             d.pop("memory", None)
             d["model"] = dict(t.model)
+        if t.job is not None:
+            d.update(t.job.to_dict())
+        if t.timeout is not None:
+            d["timeout"] = t.timeout
         tasks.append(d)
     doc["tasks"] = tasks
     for key in ("throughput", "time", "cost"):
@@ -169,6 +178,9 @@ def _timed(problem: Problem) -> np.ndarray:
 
 class _Reader:
     """Walks a document, checks each field against the schema and builds the domain objects."""
+
+    def __init__(self, base: Path | None = None):
+        self.base = base                 # the folder a task's relative cwd is relative to
 
     def mapping(self, value: Any, path: str, what: str) -> Mapping:
         if not isinstance(value, Mapping):
@@ -361,6 +373,8 @@ class _Reader:
             allowed_kinds=self.field(doc, "allowed_kinds", F["allowed_kinds"], path),
             allowed_pools=allowed_pools,
             demand=demand,
+            job=read_job(doc, path, what, self.base),
+            timeout=self.field(doc, "timeout", F["timeout"], path),
         )
 
     def table(self, doc: Any, key: str, pool_names: list[str], task_names: list[str]) -> dict:

@@ -13,6 +13,8 @@ from typing import Mapping
 
 import numpy as np
 
+from .jobs import Job
+
 KINDS = ("cpu", "gpu", "tpu", "other")
 OBJECTIVES = ("makespan", "cost", "weighted_shortfall", "utilization", "load_balance")
 # Objectives that place every task on exactly one device (or split it, for load_balance);
@@ -56,6 +58,8 @@ class Task:
     demand: Mapping[str, float] = field(default_factory=dict)  # kind -> device-seconds
     workload: Mapping | None = None     # what the executor runs: {name: matmul, n: 1024, ...}
     model: Mapping | None = None        # model description the memory was estimated from
+    job: Job | None = None              # a user's command or callable (allocator.jobs)
+    timeout: float | None = None        # seconds one attempt may run
 
 
 @dataclass(frozen=True)

@@ -162,13 +162,13 @@ def execution_table(report) -> Group:
         t.add_column(col, justify="left" if col in ("task", "device", "status", "error")
                      else "right", no_wrap=col != "error")
     for o in report.tasks:
-        style = "green" if o.status == "completed" else "red"
+        style = {"completed": "green", "failed": "red"}.get(o.status, "yellow")
         t.add_row(o.task, o.device or "-", Text(o.status, style=style), str(o.attempts),
                   "-" if o.start is None else f"{o.start:.2f}",
                   "-" if o.seconds is None else f"{o.seconds:.3f}",
                   "-" if o.predicted_seconds is None else f"{o.predicted_seconds:.3f}",
                   _q(o.peak_memory, "bytes"), _q(o.predicted_memory, "bytes"),
-                  *((o.error or "",) if errors else ()))
+                  *((_why(o),) if errors else ()))
     s = Table.grid(padding=(0, 2))
     s.add_column(style="bold")
     s.add_column()
@@ -179,7 +179,21 @@ def execution_table(report) -> Group:
     if report.drained:
         s.add_row("drained", ", ".join(report.drained))
     s.add_row("devices", ", ".join(f"{d} → {v}" for d, v in report.devices.items()))
+    if report.stopped:
+        s.add_row("stopped", f"by {report.stopped}; the rest can be resumed")
+    if report.logs:
+        s.add_row("task output", report.logs)
     return Group(t, s)
+
+
+def _why(outcome) -> str:
+    """A failed task's reason, with the last line its stderr wrote."""
+    from rich.markup import escape
+    text = outcome.error or ""
+    last = (outcome.stderr_tail or "").strip().splitlines()[-1:]
+    if last and last[0] not in text:
+        text += f" — stderr: {last[0][:200]}"
+    return escape(text)
 
 
 def profile_table(profile) -> Table:

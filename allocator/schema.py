@@ -87,6 +87,18 @@ TASK_FIELDS: dict[str, Field] = {
                    "activations_per_sample, workspace}` (see docs/memory.md)."),
     "demand": Field("demand", "Device-time wanted per kind, e.g. `{cpu: 100h, gpu: 100h}`; "
                     "needed by `weighted_shortfall`."),
+    "command": Field("command", "A program the executor runs, as a list of arguments or one "
+                     "string split like a shell (never run through one): `[python, train.py, "
+                     "--epochs, 3]` (see docs/executor.md)."),
+    "env": Field("str_map", "Environment variables added for `command`."),
+    "cwd": Field("str", "Folder `command` or `callable` runs in, relative to the problem "
+                 "file's folder (default: that folder); a callable's module is imported "
+                 "from there first."),
+    "callable": Field("str", "A Python function the executor calls, "
+                      "`package.module:function` (see docs/executor.md)."),
+    "params": Field("mapping", "Keyword arguments for `callable`."),
+    "timeout": Field("quantity", "Longest time one attempt may run (e.g. `30s`, `2h`); then it "
+                     "is stopped and counts as failed.", dimension="time"),
 }
 
 _QUANTITY_EXAMPLE = {"bytes": "80GiB", "flop": "2.5e18 FLOP", "flop_rate": "400 TFLOP/s",
@@ -119,6 +131,14 @@ def _json(field: Field) -> dict:
     if field.type == "workload":
         return {"type": ["object", "string"], "description": field.doc,
                 "properties": {"name": {"type": "string"}, "seed": {"type": "integer"}}}
+    if field.type == "command":
+        return {"type": ["array", "string"], "items": {"type": ["string", "number"]},
+                "minItems": 1, "description": field.doc}
+    if field.type == "str_map":
+        return {"type": "object", "additionalProperties": {"type": ["string", "number"]},
+                "description": field.doc}
+    if field.type == "mapping":
+        return {"type": "object", "description": field.doc}
     if field.type == "model":
         from .executor.memory import MODEL_KEYS
         return {"type": "object", "description": field.doc, "required": ["parameters"],

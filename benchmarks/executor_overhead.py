@@ -33,7 +33,7 @@ import torch  # noqa: E402
 import allocator  # noqa: E402
 from allocator.executor import MemoryTracker, estimate_memory  # noqa: E402
 from allocator.executor.memory import PeakMemory  # noqa: E402
-from allocator.executor.runner import warm_up  # noqa: E402
+from allocator.executor.workloads import warm_up  # noqa: E402
 from allocator.executor.workloads import normalise, run_workload, workload_model  # noqa: E402
 
 TINY = {"name": "matmul", "n": 8, "iterations": 1}

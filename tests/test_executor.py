@@ -26,7 +26,7 @@ from allocator.executor import (  # noqa: E402
     resolve_devices,
 )
 from allocator.executor.memory import PeakMemory  # noqa: E402
-from allocator.executor.runner import Journal  # noqa: E402
+from allocator.executor.journal import Journal  # noqa: E402
 from allocator.executor.workloads import (  # noqa: E402
     normalise,
     run_workload,
@@ -337,25 +337,29 @@ def test_report_json_and_measured_plan(tmp_path):
     assert {s.task for s in measured.schedule} == {"t0", "t1"}
 
 
-_flaky_calls: dict[str, int] = {}
-
-
-def _flaky(device, *, key: str = "x", fail_times: int = 1):
-    """Raises on its first ``fail_times`` calls, then does real work."""
-    _flaky_calls[key] = _flaky_calls.get(key, 0) + 1
-    if _flaky_calls[key] <= fail_times:
-        raise RuntimeError(f"injected failure {_flaky_calls[key]}")
+def _flaky(device, *, key: str = "x", fail_times: int = 1, folder: str = "."):
+    """Raises on its first ``fail_times`` calls (counted in a file: every task runs in a
+    process of its own), then does real work."""
+    counter = os.path.join(folder, f"flaky-{key}")
+    with open(counter, "a") as fh:
+        fh.write("x")
+    calls = os.path.getsize(counter)
+    if calls <= fail_times:
+        raise RuntimeError(f"injected failure {calls}")
     (torch.ones(64, 64, device=device) @ torch.ones(64, 64, device=device)).sum()
 
 
-register_workload("flaky", _flaky, params={"key": "x", "fail_times": 1}, flop=2 * 64**3,
-                  memory=64 * 64 * 4 * 3, replace=True)
+register_workload("flaky", _flaky, params={"key": "x", "fail_times": 1, "folder": "."},
+                  flop=2 * 64**3, memory=64 * 64 * 4 * 3, replace=True)
+
+
+def flaky(key, tmp_path, fail_times=1):
+    return {"name": "flaky", "key": key, "fail_times": fail_times, "folder": str(tmp_path)}
 
 
 def test_failed_task_is_replanned_elsewhere(tmp_path):
-    _flaky_calls.clear()
     p = allocator.load(problem_dict(
-        [{"name": "bad", "workload": {"name": "flaky", "key": "a"}}] + _tasks(3)))
+        [{"name": "bad", "workload": flaky("a", tmp_path)}] + _tasks(3)))
     plan = manual_plan(p, {"cpu[0]": ["bad", "t0"], "cpu[1]": ["t1", "t2"]})
     report = execute(p, plan, journal=tmp_path / "j.jsonl")
     assert check_report(p, report) == []
@@ -391,9 +395,8 @@ def test_out_of_memory_moves_to_a_bigger_pool():
 
 
 def test_task_that_always_fails_ends_failed_with_reason(tmp_path):
-    _flaky_calls.clear()
     p = allocator.load(problem_dict(
-        [{"name": "doomed", "workload": {"name": "flaky", "key": "d", "fail_times": 99}}]
+        [{"name": "doomed", "workload": flaky("d", tmp_path, 99)}]
         + _tasks(2), pools=[{"name": "cpu", "kind": "cpu", "count": 3, "memory": "1GiB",
                              "throughput": "10 GFLOP/s"}]))
     report = execute(p, max_retries=1, drain_after=5)
@@ -405,10 +408,9 @@ def test_task_that_always_fails_ends_failed_with_reason(tmp_path):
     assert len(set(devices)) == 2                  # never twice on the device it failed on
 
 
-def test_no_device_left_is_a_reason():
-    _flaky_calls.clear()
+def test_no_device_left_is_a_reason(tmp_path):
     p = allocator.load(problem_dict(
-        [{"name": "doomed", "workload": {"name": "flaky", "key": "e", "fail_times": 99}}],
+        [{"name": "doomed", "workload": flaky("e", tmp_path, 99)}],
         pools=[{"name": "cpu", "kind": "cpu", "count": 2, "memory": "1GiB",
                 "throughput": "10 GFLOP/s"}]))
     report = execute(p, max_retries=5)
@@ -417,22 +419,52 @@ def test_no_device_left_is_a_reason():
     assert len(report.attempts) == 2
 
 
-def test_device_that_keeps_failing_is_drained():
-    _flaky_calls.clear()
-    tasks = [{"name": f"f{k}", "workload": {"name": "flaky", "key": f"k{k}", "fail_times": 1 - k}}
-             for k in range(2)]
-    p = allocator.load(problem_dict(tasks + _tasks(2)))
-    plan = manual_plan(p, {"cpu[0]": ["f0", "f1"], "cpu[1]": ["t0", "t1"]})
-    report = execute(p, plan, drain_after=1)
-    assert report.drained == ("cpu[0]",)
+def test_a_device_that_fails_tasks_which_succeed_elsewhere_is_drained(tmp_path):
+    p = allocator.load(problem_dict(_tasks(2) + [
+        {"name": f"f{k}", "compute": 1e6, "memory": "1MiB",
+         "callable": "tests.test_executor:broken_call", "params": {"bad": "cpu[0]"}}
+        for k in range(3)]))
+    plan = manual_plan(p, {"cpu[0]": ["f0", "f1", "f2"], "cpu[1]": ["t0", "t1"]})
+    journal = tmp_path / "j.jsonl"
+    report = execute(p, plan, drain_after=2, max_retries=3, journal=journal)
     assert report.ok and check_report(p, report) == []
-    after = [a for a in report.attempts if a.status == "completed"]
-    assert all(a.device == "cpu[1]" for a in after)
+    assert report.drained == ("cpu[0]",)
+    for k in range(3):
+        tries = [(a.device, a.status) for a in report.attempts if a.task == f"f{k}"]
+        assert tries[-1] == ("cpu[1]", "completed")
+    events = Journal.read(journal)
+    drain = next(k for k, e in enumerate(events) if e["event"] == "drain")
+    assert "2 tasks failed here" in events[drain]["reason"]
+    # the evidence: two different tasks failed on cpu[0] and completed on cpu[1] before it
+    assert not [e for e in events[drain:] if e["event"] == "task_start"
+                and e["device"] == "cpu[0]"]
+
+
+def broken_call(bad: str = ""):
+    if os.environ.get("ALLOCATOR_DEVICE_NAME") == bad:
+        raise RuntimeError(f"device {bad} is broken")
+
+
+def always_fails():
+    raise RuntimeError("this task is broken")
+
+
+def test_one_broken_task_drains_no_device():
+    """A task that fails everywhere is the task's fault: every healthy task still runs."""
+    p = allocator.load(problem_dict(
+        [{"name": "broken", "compute": 1e6, "memory": "1MiB",
+          "callable": "tests.test_executor:always_fails"}] + _tasks(12),
+        pools=[{"name": "cpu", "kind": "cpu", "count": 3, "memory": "1GiB",
+                "throughput": "10 GFLOP/s"}]))
+    report = execute(p, drain_after=1, max_retries=2)
+    assert report.drained == ()
+    assert report.failed == ["broken"] and len(report.completed) == 12
+    assert check_report(p, report) == []
 
 
 def test_task_without_workload_is_refused():
     p = allocator.load(problem_dict([{"name": "a", "compute": 1e9, "memory": "1MiB"}]))
-    with pytest.raises(AllocatorError, match="a has no workload"):
+    with pytest.raises(AllocatorError, match="a has nothing to run"):
         execute(p)
 
 
@@ -487,13 +519,12 @@ def test_a_resumed_run_after_a_torn_write_leaves_a_clean_journal(tmp_path):
 SLOW_TASKS = 8
 
 
-def _slow_run(tmp_path, steps: int):
-    """A problem of SLOW_TASKS training jobs of ``steps`` steps each, and the command that
-    runs it with a journal: (problem file, journal, command, environment)."""
+def _slow_run(tmp_path, seconds: float):
+    """A problem of SLOW_TASKS commands of ``seconds`` each, and the command that runs it
+    with a journal: (problem file, journal, command, environment)."""
     import yaml
-    tasks = [{"name": f"job{k}", "workload": {"name": "mlp_train", "width": 256, "depth": 4,
-                                              "batch": 64, "steps": steps, "seed": k}}
-             for k in range(SLOW_TASKS)]
+    tasks = [{"name": f"job{k}", "compute": 1e9, "memory": "1MiB",
+              "command": ["sleep", str(seconds)]} for k in range(SLOW_TASKS)]
     problem_file = tmp_path / "p.yaml"
     problem_file.write_text(yaml.safe_dump(problem_dict(tasks)))
     journal = tmp_path / "run.jsonl"
@@ -504,7 +535,7 @@ def _slow_run(tmp_path, steps: int):
 
 def test_killed_run_resumes_without_rerunning(tmp_path):
     """kill -9 a run in a subprocess halfway; resume; every task completes exactly once."""
-    problem_file, journal, command, env = _slow_run(tmp_path, steps=25)
+    problem_file, journal, command, env = _slow_run(tmp_path, seconds=0.4)
     proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
@@ -531,7 +562,7 @@ def test_killed_run_resumes_without_rerunning(tmp_path):
 def test_one_run_per_journal_and_the_lock_dies_with_its_holder(tmp_path):
     """A second run on a live journal exits 2 at once, naming the process; after kill -9 of
     the holder, the journal can be resumed."""
-    problem_file, journal, command, env = _slow_run(tmp_path, steps=200)
+    problem_file, journal, command, env = _slow_run(tmp_path, seconds=1.0)
     first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
@@ -608,15 +639,14 @@ def test_cli_run_errors(tmp_path, capsys):
     if torch.cuda.device_count() < 64:
         assert main(["run", str(g), "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert "no workload" in err and "Traceback" not in err
+    assert "nothing to run" in err and "Traceback" not in err
 
 
 def test_cli_run_failed_task_exits_1(tmp_path):
     import yaml
-    _flaky_calls.clear()
     f = tmp_path / "p.yaml"
     f.write_text(yaml.safe_dump(problem_dict(
-        [{"name": "doomed", "workload": {"name": "flaky", "key": "cli", "fail_times": 99}}])))
+        [{"name": "doomed", "workload": flaky("cli", tmp_path, 99)}])))
     assert main(["run", str(f), "--quiet"]) == 1
 
 

@@ -6,9 +6,10 @@ Torch is imported only when something runs, so planning never needs it.
 from .devices import resolve_devices
 from .memory import MemoryEstimate, MemoryTracker, estimate_memory
 from .profiler import Measurement, Profile, profile
-from .runner import Attempt, ExecutionReport, TaskOutcome, check_report, execute
+from .results import Attempt, ExecutionReport, TaskOutcome, check_report, load_report
+from .runner import execute
 from .workloads import WORKLOADS, Workload, register_workload
 
 __all__ = ["Attempt", "ExecutionReport", "Measurement", "MemoryEstimate", "MemoryTracker",
            "Profile", "TaskOutcome", "WORKLOADS", "Workload", "check_report",
-           "estimate_memory", "execute", "profile", "register_workload", "resolve_devices"]
+           "estimate_memory", "execute", "load_report", "profile", "register_workload", "resolve_devices"]

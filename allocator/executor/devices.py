@@ -41,8 +41,30 @@ def torch_module():
 
 
 def cuda_count() -> int:
-    torch = torch_module()
+    """CUDA devices this process may use: torch's count, or without torch, nvidia-smi's
+    (limited by CUDA_VISIBLE_DEVICES)."""
+    try:
+        import torch
+    except ImportError:
+        return _nvidia_smi_count()
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def _nvidia_smi_count() -> int:
+    import os
+    import shutil
+    import subprocess
+    if shutil.which("nvidia-smi") is None:
+        return 0
+    try:
+        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return 0
+    count = sum(line.startswith("GPU ") for line in out.stdout.splitlines())
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        count = min(count, len([x for x in visible.split(",") if x.strip()]))
+    return count
 
 
 def resolve_devices(problem: Problem, *, available: int | None = None) -> tuple[dict, dict]:

@@ -1,7 +1,8 @@
 """The run's journal: JSON lines, one writer at a time.
 
-Every state change of a run is appended as one JSON line and fsync'd before the call returns,
-so a run killed at any moment can be resumed from it. One process writes a journal at a
+Every state change of a run is appended as one JSON line; an event is on disk (fsync'd)
+before anything that depends on it happens, so a run killed at any moment can be resumed
+from it. Writes are group-committed: one fsync covers every event queued meanwhile. One process writes a journal at a
 time: :class:`JournalLock` holds an exclusive lock on ``<journal>.lock`` (``flock``, which the
 kernel releases when the holder dies, however it dies) with the holder's process id in it, so
 a second run on a live journal is refused at once, naming the process.
@@ -14,6 +15,7 @@ line number.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -66,12 +68,26 @@ class JournalLock:
 
 
 class Journal:
-    """Append-only JSON lines; each event is flushed and fsync'd before the call returns."""
+    """Append-only JSON lines, group-committed.
+
+    :meth:`append` queues an event and returns its sequence number at once; a writer thread
+    writes whatever is queued, then ``fsync``s once for the whole batch; :meth:`wait` returns
+    when an event is on disk. So the events of several devices share one ``fsync``, and a
+    caller waits only where the order matters (before a task starts, before the run ends).
+    A write that fails (a full disk above all) stops the journal: every wait then raises an
+    :class:`AllocatorError` that says what happened.
+    """
 
     def __init__(self, path: str | Path | None):
         self.path = None if path is None else Path(path)
         self._fh = None
-        self._lock = threading.Lock()
+        self._cond = threading.Condition()
+        self._queue: list[str] = []
+        self._queued = 0                    # sequence number of the last event queued
+        self._synced = 0                    # ... and of the last one on disk
+        self._error: str | None = None
+        self._closing = False
+        self._thread: threading.Thread | None = None
 
     @staticmethod
     def read(path: str | Path, *, repair: bool = False) -> list[dict]:
@@ -96,20 +112,88 @@ class Journal:
         return events
 
     def open(self) -> None:
-        if self.path is not None:
-            self._fh = open(self.path, "a", encoding="utf-8")
+        if self.path is None:
+            return
+        try:
+            self._fh = open(self.path, "ab")
+        except OSError as exc:
+            raise AllocatorError(f"cannot write the journal {self.path}: "
+                                 f"{exc.strerror or exc}") from None
+        self._thread = threading.Thread(target=self._writer, name="allocator journal",
+                                        daemon=True)
+        self._thread.start()
 
-    def write(self, event: dict) -> None:
+    def append(self, event: dict) -> int:
+        """Queue ``event``; its sequence number, for :meth:`wait`."""
+        if self._fh is None:
+            return 0
+        line = json.dumps(event) + "\n"
+        with self._cond:
+            self._queue.append(line)
+            self._queued += 1
+            self._cond.notify_all()
+            return self._queued
+
+    def wait(self, seq: int | None = None) -> None:
+        """Return once event ``seq`` (default: every event queued) is on disk."""
         if self._fh is None:
             return
-        with self._lock:
-            self._fh.write(json.dumps(event) + "\n")
-            self._fh.flush()
-            os.fsync(self._fh.fileno())
+        with self._cond:
+            target = self._queued if seq is None else seq
+            while self._synced < target and self._error is None:
+                self._cond.wait()
+            if self._error is not None:
+                raise AllocatorError(self._error)
+
+    def write(self, event: dict) -> None:
+        """Append ``event`` and wait until it is on disk."""
+        self.wait(self.append(event))
+
+    def _writer(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._closing:
+                    self._cond.wait()
+                if not self._queue:
+                    return
+                batch, self._queue = self._queue, []
+                last = self._queued
+            try:
+                self._fh.write("".join(batch).encode("utf-8"))
+                self._fh.flush()
+                os.fsync(self._fh.fileno())
+            except OSError as exc:
+                with self._cond:
+                    self._error = _write_error(self.path, exc)
+                    self._cond.notify_all()
+                return
+            with self._cond:
+                self._synced = last
+                self._cond.notify_all()
 
     def close(self) -> None:
-        if self._fh is not None:
+        """Write what is queued and close; raises if the journal could not be written."""
+        if self._fh is None:
+            return
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join()
+        try:
             self._fh.close()
-            self._fh = None
+        except OSError:
+            pass
+        self._fh = None
+        if self._error is not None:
+            raise AllocatorError(self._error)
 
 
+def _write_error(path: Path | None, exc: OSError) -> str:
+    if exc.errno == errno.ENOSPC:
+        return (f"the disk holding the journal {path} is full: the run "
+                "stopped, and so did its running tasks; free some space, then --resume")
+    if exc.errno == errno.EDQUOT:
+        return (f"the disk quota for the journal {path} is exhausted: the run stopped; "
+                "free some space, then --resume")
+    return f"cannot write the journal {path}: {exc.strerror or exc}; the run stopped"

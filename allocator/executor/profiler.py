@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from ..problem import Problem
 from .devices import resolve_devices
 from .memory import PeakMemory, estimate_memory
-from .runner import warm_up
+from .workloads import warm_up
 from .workloads import run_workload, split, workload_flop, workload_model
 
 

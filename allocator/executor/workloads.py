@@ -21,6 +21,8 @@ Torch is imported only when a workload runs, so planning never needs it.
 
 from __future__ import annotations
 
+import time
+
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,11 +83,22 @@ def register_workload(name: str, fn: Callable[..., Any], *, params: Mapping[str,
     flop_fn = flop if callable(flop) or flop is None else (lambda _p, v=float(flop): v)
     model_fn = None if memory is None else (lambda _p, m=float(memory): {"parameters": 0,
                                                                         "workspace": m})
-    w = Workload(name=name, run=lambda device, p, seed: fn(device, **p),
+    w = Workload(name=name, run=_KeywordCall(fn),
                  params=dict(params or {}), flop=flop_fn, model=model_fn, steps=steps,
                  doc=(fn.__doc__ or "").strip(), strict=params is not None)
     WORKLOADS[name] = w
     return w
+
+
+class _KeywordCall:
+    """``fn(device, **params)`` as a workload's ``run``; a class, not a lambda, so that it
+    reaches a worker process whenever ``fn`` itself can (a top-level function)."""
+
+    def __init__(self, fn: Callable[..., Any]):
+        self.fn = fn
+
+    def __call__(self, device, params: Mapping[str, Any], seed: int) -> None:
+        self.fn(device, **params)
 
 
 def normalise(doc: Any, path: str) -> dict:
@@ -160,6 +173,23 @@ def run_workload(block: Mapping[str, Any], device, *, steps: int | None = None) 
     if steps is not None and w.steps is not None:
         params[w.steps] = steps
     w.run(device, params, seed)
+
+
+def warm_up(devices) -> float:
+    """Pay torch's one-off start-up costs (the optimizer module's first import takes about a
+    second, CUDA its context) before the clock starts; returns the seconds spent."""
+    import torch
+    t0 = time.perf_counter()
+    for name in sorted(devices):
+        device = torch.device(name)
+        w = torch.nn.Parameter(torch.ones(8, 8, device=device))
+        opt = torch.optim.Adam([w])
+        (w @ w).sum().backward()
+        opt.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+    return time.perf_counter() - t0
+
 
 
 # -- the built-in workloads -----------------------------------------------------------------
