@@ -160,7 +160,8 @@ def execution_table(report) -> Group:
     for col in ("task", "device", "status", "tries", "start", "seconds", "predicted",
                 "peak memory", "predicted memory") + (("error",) if errors else ()):
         t.add_column(col, justify="left" if col in ("task", "device", "status", "error")
-                     else "right", no_wrap=col != "error")
+                     else "right", no_wrap=col != "error",
+                     min_width=30 if col == "error" else None)
     for o in report.tasks:
         style = {"completed": "green", "failed": "red"}.get(o.status, "yellow")
         t.add_row(o.task, o.device or "-", Text(o.status, style=style), str(o.attempts),

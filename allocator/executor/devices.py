@@ -30,6 +30,15 @@ def default_torch_device(pool: Pool) -> str | None:
     return {"cpu": "cpu", "gpu": "cuda"}.get(pool.kind)
 
 
+def require_torch() -> None:
+    """A clear error saying how to install torch when it is missing (without importing it:
+    the planner never runs torch, its worker processes do)."""
+    import importlib.util
+    if importlib.util.find_spec("torch") is None:
+        raise AllocatorError("running workloads needs PyTorch: "
+                             "pip install -e '.[torch]' (or torch==2.13.0)")
+
+
 def torch_module():
     """``torch``, or a clear error saying how to install it."""
     try:
@@ -75,7 +84,9 @@ def resolve_devices(problem: Problem, *, available: int | None = None) -> tuple[
     the lowest unclaimed ones, in file order. ``available`` is the number of CUDA devices
     (default: what torch sees).
     """
-    n_cuda = cuda_count() if available is None else available
+    wants_cuda = any((default_torch_device(p) or "").startswith(("cuda", "auto"))
+                     for p in problem.pools)
+    n_cuda = available if available is not None else (cuda_count() if wants_cuda else 0)
     mapping: dict[str, str] = {}
     unavailable: dict[str, str] = {}
     claimed: dict[int, str] = {}

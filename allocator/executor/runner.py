@@ -30,7 +30,7 @@ from ..io import to_dict
 from ..plan import Plan
 from ..problem import Problem, Task
 from . import policy
-from .devices import require, resolve_devices, torch_module
+from .devices import require, require_torch, resolve_devices
 from .journal import Journal, JournalLock
 from .processes import GRACE_SECONDS, DeviceRunner, Logs, Order, Outcome, Placement
 from .replan import replan
@@ -134,7 +134,7 @@ def check_inputs(problem: Problem, *, resume: bool = False, journal=None,
                              + " nothing to run: give each a command:, a callable: or a "
                              "workload: (docs/executor.md)")
     if any(t.workload is not None for t in problem.tasks):
-        torch_module()
+        require_torch()
     for task in problem.tasks:
         _check_runnable(task)
     if journal is not None:
