@@ -67,12 +67,15 @@ class JournalLock:
             self._fh = None
 
 
+LINGER = 0.05          # seconds an event nobody waits for may wait for its fsync
+
+
 class Journal:
     """Append-only JSON lines, group-committed.
 
-    :meth:`append` queues an event and returns its sequence number at once; a writer thread
-    writes whatever is queued, then ``fsync``s once for the whole batch; :meth:`wait` returns
-    when an event is on disk. So the events of several devices share one ``fsync``, and a
+    :meth:`append` queues an event and returns its sequence number at once; :meth:`wait`
+    returns when an event is on disk: a writer thread writes whatever is queued, then
+    ``fsync``s once for the whole batch. So the events of several devices share one ``fsync``, and a
     caller waits only where the order matters (before a task starts, before the run ends).
     A write that fails (a full disk above all) stops the journal: every wait then raises an
     :class:`AllocatorError` that says what happened.
@@ -85,6 +88,7 @@ class Journal:
         self._queue: list[str] = []
         self._queued = 0                    # sequence number of the last event queued
         self._synced = 0                    # ... and of the last one on disk
+        self._wanted = 0                    # ... and of the last one someone waits for
         self._error: str | None = None
         self._closing = False
         self._thread: threading.Thread | None = None
@@ -124,14 +128,15 @@ class Journal:
         self._thread.start()
 
     def append(self, event: dict) -> int:
-        """Queue ``event``; its sequence number, for :meth:`wait`."""
+        """Queue ``event``; its sequence number, for :meth:`wait`. Nothing is written until
+        someone waits (or :data:`LINGER` seconds pass), so events that nobody waits for ride
+        along with the next fsync instead of costing one of their own."""
         if self._fh is None:
             return 0
         line = json.dumps(event) + "\n"
         with self._cond:
             self._queue.append(line)
             self._queued += 1
-            self._cond.notify_all()
             return self._queued
 
     def wait(self, seq: int | None = None) -> None:
@@ -140,6 +145,9 @@ class Journal:
             return
         with self._cond:
             target = self._queued if seq is None else seq
+            if target > self._wanted:
+                self._wanted = target
+                self._cond.notify_all()
             while self._synced < target and self._error is None:
                 self._cond.wait()
             if self._error is not None:
@@ -152,10 +160,13 @@ class Journal:
     def _writer(self) -> None:
         while True:
             with self._cond:
-                while not self._queue and not self._closing:
-                    self._cond.wait()
+                while not self._closing and not (self._queue and self._wanted > self._synced):
+                    if not self._cond.wait(LINGER) and self._queue:
+                        break                       # nobody waited: write what lingers
                 if not self._queue:
-                    return
+                    if self._closing:
+                        return
+                    continue
                 batch, self._queue = self._queue, []
                 last = self._queued
             try:

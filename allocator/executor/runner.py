@@ -285,11 +285,15 @@ def _execute(problem: Problem, plan: Plan | None, events: list[dict], *, journal
 def _warm_up(problem: Problem, runners: dict[str, DeviceRunner], queues) -> None:
     """Start the worker processes the queues need, and pay torch's one-off costs there,
     in parallel, before the clock starts."""
+    have_torch = importlib.util.find_spec("torch") is not None
     threads = []
     for device, queue in queues.items():
         tasks = [problem.tasks[problem.task_index[t]] for t in queue]
-        torch = any(t.workload is not None for t in tasks)
-        if device in runners and (torch or any(t.job and t.job.callable for t in tasks)):
+        callables = any(t.job is not None and t.job.callable for t in tasks)
+        # A callable's peak memory is measured with torch when torch is here: import it
+        # now, not inside the first task's time.
+        torch = any(t.workload is not None for t in tasks) or (callables and have_torch)
+        if device in runners and (torch or callables):
             runners[device].start_worker()          # from this thread, which outlives it
             threads.append(threading.Thread(target=runners[device].warm_up, args=(torch,)))
     for t in threads:
