@@ -408,3 +408,19 @@ def test_report_shows_a_journal_or_a_saved_report_and_checks_it(tmp_path):
     (tmp_path / "junk.json").write_text("[1, 2]")
     result = cli("report", tmp_path / "junk.json")
     assert result.returncode == 2 and "not a run report" in result.stderr
+
+
+def test_the_worked_example_runs(tmp_path):
+    """docs/executor.md's worked example: a user's training script, run as commands."""
+    pytest.importorskip("torch")
+    example = ROOT / "examples" / "train-script"
+    journal = tmp_path / "run.jsonl"
+    env_path = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+    result = subprocess.run([sys.executable, "-m", "allocator.cli", "run",
+                             str(example / "problem.yaml"), "--journal", str(journal),
+                             "--quiet"], capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "PYTHONPATH": str(ROOT), "PATH": env_path})
+    assert result.returncode == 0, result.stderr
+    out = (tmp_path / "run.jsonl.logs" / "wide.out").read_text().splitlines()
+    assert [line.split(" loss")[0] for line in out[1:]] == [f"wide: epoch {k}" for k in (1, 2, 3)]
+    assert out[1].endswith("on cpu")
