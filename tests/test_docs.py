@@ -5,9 +5,11 @@ The Python examples in docs/*.md run as doctests (pytest's --doctest-glob, see p
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
+import sys
 
 import pytest
 
@@ -29,8 +31,15 @@ def _commands():
 @pytest.mark.parametrize("command", list(_commands()))
 def test_documented_command_runs(command, tmp_path, monkeypatch, capsys):
     shutil.copytree(ROOT / "problems", tmp_path / "problems")
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
     monkeypatch.chdir(tmp_path)
+    # a command task's `python` is the one on the PATH: this interpreter's, as in a venv
+    monkeypatch.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep
+                       + os.environ.get("PATH", ""))
     args = shlex.split(command)[1:]
+    if args[0] == "report":                          # needs the journal the guide made
+        assert main(["run", "examples/train-script/problem.yaml", "--journal", args[1],
+                     "--quiet"]) == 0
     if args[0] == "verify":                          # needs the plan the guide saved first
         assert main(["solve", args[1], "--out", args[2]]) == 0
     if args[0] == "run" and args[1] == "profiled.yaml":   # needs the profile the page made
