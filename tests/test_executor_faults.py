@@ -18,7 +18,6 @@ import yaml
 
 import allocator
 from allocator import AllocatorError, ProblemError
-from allocator.errors import RunStopped
 from allocator.executor import check_report, execute, load_report
 from allocator.executor.journal import Journal
 from allocator.executor.replan import subproblem

@@ -39,16 +39,6 @@ def require_torch() -> None:
                              "pip install -e '.[torch]' (or torch==2.13.0)")
 
 
-def torch_module():
-    """``torch``, or a clear error saying how to install it."""
-    try:
-        import torch
-    except ImportError:                                   # pragma: no cover - depends on env
-        raise AllocatorError("running workloads needs PyTorch: "
-                             "pip install -e '.[torch]' (or torch==2.13.0)") from None
-    return torch
-
-
 def cuda_count() -> int:
     """CUDA devices this process may use: torch's count, or without torch, nvidia-smi's
     (limited by CUDA_VISIBLE_DEVICES)."""

@@ -268,22 +268,11 @@ class DeviceRunner:
         return self._ended(how, proc.returncode, start, end, order, peak)
 
     def _wait(self, pid: int, timeout: float | None, start: float, send) -> tuple:
-        """Wait for ``pid`` to end, stopping it on timeout or interrupt:
-        ``(wait status, rusage, how)`` with how ``ended``, ``timeout`` or ``interrupted``."""
+        """Wait for the command ``pid`` to end, stopping its group on timeout or interrupt:
+        ``(wait status, rusage, how)``."""
         pidfd = os.pidfd_open(pid)
         try:
-            how = "ended"
-            while True:
-                left = None if timeout is None else start + timeout - time.time()
-                if left is not None and left <= 0:
-                    how = "timeout"
-                    break
-                ready, _, _ = select.select([pidfd, self._wake_r], [], [], left)
-                if pidfd in ready:
-                    break
-                if self._wake_r in ready and self._stopping:
-                    how = "interrupted"
-                    break
+            how = self._watch(pidfd, (), start, timeout)
             if how != "ended":
                 send(signal.SIGTERM)
                 select.select([pidfd], [], [], self.grace)
@@ -294,6 +283,23 @@ class DeviceRunner:
             return status, rusage, how
         finally:
             os.close(pidfd)
+
+    def _watch(self, pidfd: int, answers: tuple, start: float, timeout: float | None) -> str:
+        """Until the process behind ``pidfd`` ends (``ended``), one of ``answers`` is ready
+        (``answer``), the attempt's time is up (``timeout``) or the run stops
+        (``interrupted``)."""
+        from multiprocessing.connection import wait
+        while True:
+            left = None if timeout is None else start + timeout - time.time()
+            if left is not None and left <= 0:
+                return "timeout"
+            ready = wait([*answers, pidfd, self._wake_r], left)
+            if any(a in ready for a in answers):
+                return "answer"
+            if pidfd in ready:
+                return "ended"
+            if self._wake_r in ready and self._stopping:
+                return "interrupted"
 
     def _ended(self, how: str, code: int, start: float, end: float, order: Order,
                peak: float | None) -> Outcome:
@@ -354,31 +360,20 @@ class DeviceRunner:
             self._worker = self._conn = None
 
     def _run_in_worker(self, order: Order, out: Path, err: Path) -> Outcome:
-        from multiprocessing.connection import wait
         start = time.time()
         self._ensure_worker()
-        worker, conn, pidfd = self._worker, self._conn, self._pidfd
+        worker, conn = self._worker, self._conn
         conn.send(("run", order, str(out), str(err)))
-        how = "ended"
-        while True:
-            left = None if order.timeout is None else start + order.timeout - time.time()
-            if left is not None and left <= 0:
-                how = "timeout"
-                break
-            ready = wait([conn, pidfd, self._wake_r], left)
-            if conn in ready:
-                try:
-                    reply = conn.recv()
-                except (EOFError, OSError):
-                    break                          # it died while answering
+        how = self._watch(self._pidfd, (conn,), start, order.timeout)
+        if how == "answer":
+            try:
+                reply = conn.recv()
+            except (EOFError, OSError):
+                how = "ended"                      # it died while answering
+            else:
                 if reply[1].get("fatal"):          # the device is suspect: start afresh
                     self._stop_worker(kill=False)
                 return Outcome(**{k: v for k, v in reply[1].items() if k != "fatal"})
-            if pidfd in ready:
-                break
-            if self._wake_r in ready and self._stopping:
-                how = "interrupted"
-                break
         if how != "ended":
             worker.terminate()
             try:

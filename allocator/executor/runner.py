@@ -154,7 +154,7 @@ def _check_runnable(task: Task) -> None:
         if not Path(job.cwd).is_dir():
             raise AllocatorError(f"{what}: its cwd {job.cwd} is not a folder on this machine")
         program = job.command[0]
-        path = os.environ.get("PATH", os.defpath) if "PATH" not in job.env else job.env["PATH"]
+        path = job.env.get("PATH", os.environ.get("PATH", os.defpath))
         found = (Path(job.cwd, program).is_file() if os.sep in program
                  else shutil.which(program, path=path) is not None)
         if not found:

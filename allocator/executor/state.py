@@ -53,9 +53,6 @@ class RunState:
     def finished(self) -> bool:
         return all(s in DONE for s in self.status.values())
 
-    def running(self) -> dict[str, str]:
-        return {t: self.device_of[t] for t, s in self.status.items() if s == "running"}
-
     def queued(self) -> set[str]:
         return {t for q in self.queues.values() for t in q}
 

@@ -114,12 +114,10 @@ def _resolve(order, child_device: str):
 
 def _meter(order, child_device: str):
     """A peak-memory meter when torch is here (holding CPU work to ``memory_cap``)."""
-    if "torch" not in sys.modules and order.kind != "workload":
-        try:
-            import torch  # noqa: F401
-        except ImportError:
-            return None
-    import torch
+    try:
+        import torch
+    except ImportError:                  # a callable without torch here: no meter
+        return None
     from .memory import PeakMemory
     return PeakMemory(torch.device(child_device), cap=order.memory_cap, label=order.task)
 
