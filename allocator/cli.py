@@ -37,9 +37,11 @@ app = typer.Typer(
     help="Decide which device runs which ML task, and prove how good it is.",
 )
 # Tables are wide: when output goes to a file or pipe, do not squeeze them into 80 columns.
-out = Console() if sys.stdout.isatty() else Console(width=120)
+# Names and messages come from users' files: never read them as markup ("[red]") or emoji
+# codes (":b:").
+out = Console(markup=False, emoji=False, **({} if sys.stdout.isatty() else {"width": 120}))
 # Messages on stderr are never hard-wrapped when stderr is not a terminal (logs, pipes, CI).
-err = Console(stderr=True, soft_wrap=not sys.stderr.isatty())
+err = Console(stderr=True, soft_wrap=not sys.stderr.isatty(), markup=False, emoji=False)
 
 Objective = Enum("Objective", {o: o for o in OBJECTIVES}, type=str)
 Measure = Enum("Measure", {m: m for m in MEASURES}, type=str)
@@ -454,24 +456,40 @@ def report(
 
 @app.command()
 def profile(
-    file: Path = typer.Argument(..., help="Problem YAML file; tasks with a workload are run.",
-                                **PROBLEM_FILE),
+    file: Path = typer.Argument(..., help="Problem YAML file; tasks with a workload, a command "
+                                "or a callable are run.", **PROBLEM_FILE),
     out_file: Path = typer.Option(..., "--out", callback=_writable,
                                   help="Where to write the profiled problem."),
     steps: int = typer.Option(3, callback=_at_least(1),
                               help="Timed steps per workload (after one warm-up step; >= 1)."),
+    limit: float = typer.Option(600.0, "--limit", callback=_seconds,
+                                help="Seconds (> 0) one run of a command or callable may take "
+                                "when its task sets no timeout."),
+    logs: Optional[Path] = typer.Option(None, "--logs", callback=_writable_folder,
+                                        help="Folder for the jobs' stdout and stderr "
+                                        "(default: a temporary folder)."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
-    """Measure each workload on each pool's torch device; write the problem with the
-    measured throughput and memory."""
-    _need_torch("profile")
+    """Measure each workload, command and callable on each pool's torch device; write the
+    problem with the measured throughput (workloads), time (jobs) and memory (workloads).
+
+    A command or callable runs once, whole, as `run` would run it: profile a short version
+    of a long job and scale its time table.
+    """
     from .executor.profiler import profile as run_profile
+    from .executor.runner import check_runnable
     from .io import dump, load
     from .report import profile_table
     problem = load(file, check=False)
-    if not any(t.workload is not None for t in problem.tasks):
-        _fail(f"{file}: no task has a workload: block; nothing to profile")
-    result = run_profile(problem, steps=steps, progress=not quiet)
+    if not any(t.workload is not None or t.job is not None for t in problem.tasks):
+        _fail(f"{file}: no task has a workload:, command: or callable:; nothing to profile")
+    if any(t.workload is not None for t in problem.tasks):
+        _need_torch("profile")
+    for task in problem.tasks:
+        if task.workload is not None or task.job is not None:
+            check_runnable(task)
+    result = run_profile(problem, steps=steps, progress=not quiet, limit=limit,
+                         logs=None if logs is None else str(logs))
     out.print(profile_table(result))
     for why in result.skipped.values():
         _note(f"not measured: {why}")

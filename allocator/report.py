@@ -187,22 +187,23 @@ def execution_table(report) -> Group:
     return Group(t, s)
 
 
-def _why(outcome) -> str:
-    """A failed task's reason, with the last line its stderr wrote."""
-    from rich.markup import escape
+def _why(outcome) -> Text:
+    """A failed task's reason, with the last line its stderr wrote (as plain text: never
+    read as markup)."""
     text = outcome.error or ""
     last = (outcome.stderr_tail or "").strip().splitlines()[-1:]
     if last and last[0] not in text:
         text += f" — stderr: {last[0][:200]}"
-    return escape(text)
+    return Text(text)
 
 
 def profile_table(profile) -> Table:
-    """Per workload and torch device: time, FLOP/s, measured and estimated peak memory."""
+    """Per workload or job and torch device: time, FLOP/s, measured and estimated peak
+    memory."""
     t = Table(title=f"{profile.problem.name}: profile")
-    for col in ("workload", "device", "seconds", "throughput", "peak memory", "estimate",
+    for col in ("workload or job", "device", "seconds", "throughput", "peak memory", "estimate",
                 "estimate error"):
-        t.add_column(col, justify="left" if col in ("workload", "device") else "right")
+        t.add_column(col, justify="left" if col in ("workload or job", "device") else "right")
     for m in profile.measurements:
         err = m.memory_error
         t.add_row(m.workload, m.torch_device, f"{m.seconds:.3f}", _q(m.throughput, "flop_rate"),

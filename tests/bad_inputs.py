@@ -43,9 +43,15 @@ tasks:
     allowed_kinds: [gpu]
     allowed_pools: [h100]
     demand: {gpu: 10h}
+    callable: train.jobs:main
+    params: {epochs: 3}
+    timeout: 60h
   - name: etl
     compute: 1e15 FLOP
     memory: 64GiB
+    command: [python, etl.py, --fast]
+    env: {MODE: fast}
+    cwd: jobs
 throughput:
   llama: {h100: 450 TFLOP/s}
 time:
@@ -201,6 +207,43 @@ problem("task-workload-not-mapping", _replace("    memory: 30GiB", "    memory: 
 problem("task-workload-unknown-param", _replace("    memory: 30GiB", "    memory: 30GiB\n    "
                                                 "workload: {name: matmul, nn: 3}"),
         "tasks[0].workload")
+
+# Users' jobs: command (with env, cwd), callable (with params), timeout.
+JOB_LINES = {"command": "    command: [python, etl.py, --fast]", "env": "    env: {MODE: fast}",
+             "cwd": "    cwd: jobs", "callable": "    callable: train.jobs:main",
+             "params": "    params: {epochs: 3}", "timeout": "    timeout: 60h"}
+JOB_PATH = {"command": "tasks[1].command", "env": "tasks[1].env", "cwd": "tasks[1].cwd",
+            "callable": "tasks[0].callable", "params": "tasks[0].params",
+            "timeout": "tasks[0].timeout"}
+JOB_BAD = {
+    "command": {"empty-list": "[]", "empty-string": "''", "number": "5", "mapping": "{a: 1}",
+                "nested-list": "[python, [a]]", "bool-argument": "[python, true]",
+                "unclosed-quote": "\"python 'x\"", "empty-program": "['', x]"},
+    "env": {"not-mapping": "[MODE]", "bad-name": "{1MODE: x}", "list-value": "{MODE: [a]}",
+            "reserved": "{CUDA_VISIBLE_DEVICES: '1'}", "null-value": "{MODE: null}"},
+    "cwd": {"list": "[a]", "number": "5", "empty": "''"},
+    "callable": {"no-colon": "train.jobs", "spaces": "'train jobs:main'", "number": "5",
+                 "empty": "''", "two-colons": "a:b:c"},
+    "params": {"not-mapping": "[1, 2]", "string": "epochs"},
+    "timeout": {"negative": "-5s", "zero": "0", "word": "soon", "wrong-unit": "5 GiB",
+                "nan": ".nan", "list": "[1]"},
+}
+for key, bad in JOB_BAD.items():
+    for what, value in bad.items():
+        problem(f"task-{key}-{what}", _set(JOB_LINES[key], value), JOB_PATH[key])
+problem("task-command-and-callable", _replace(JOB_LINES["cwd"], JOB_LINES["cwd"]
+                                              + "\n    callable: a.b:c"),
+        "tasks[1]", "command and callable")
+problem("task-command-and-workload", _replace(JOB_LINES["cwd"], JOB_LINES["cwd"]
+                                              + "\n    workload: {name: matmul}"),
+        "tasks[1]", "workload and command")
+problem("task-env-without-command", _replace(JOB_LINES["params"], JOB_LINES["params"]
+                                             + "\n    env: {A: b}"), "tasks[0].env", "command")
+problem("task-params-without-callable", _replace(JOB_LINES["env"], JOB_LINES["env"]
+                                                 + "\n    params: {a: 1}"),
+        "tasks[1].params", "callable")
+problem("task-unknown-job-key", _replace(JOB_LINES["callable"], "    callabel: train.jobs:main"),
+        "tasks[0].callabel", "did you mean 'callable'")
 
 # Processing times that overflow: compute / throughput beyond 1e12 s.
 problem("overflowing-processing-time", _replace("    throughput: 400 TFLOP/s", "    throughput: "
@@ -445,10 +488,39 @@ add("profile--steps-zero", ["profile", "{file}", "--out", "{dir}/q.yaml", "--ste
 add("profile--steps-word", ["profile", "{file}", "--out", "{dir}/q.yaml", "--steps", "many"],
     {"p.yaml": RUNNABLE}, 2, ("--steps",))
 add("profile-missing-out", ["profile", "{file}"], {"p.yaml": RUNNABLE}, 2, ("--out",))
-add("profile-no-workloads", ["profile", "{file}", "--out", "{dir}/q.yaml"], {"p.yaml": GOOD},
-    2, ("no task has a workload",))
+add("profile-nothing-to-run", ["profile", "{file}", "--out", "{dir}/q.yaml"],
+    {"p.yaml": RUNNABLE.replace("    workload: {name: matmul, n: 8, iterations: 1}",
+                                "    compute: 1e9\n    memory: 1MiB")},
+    2, ("no task has a workload:, command: or callable:",))
 add("profile-bad-problem", ["profile", "{file}", "--out", "{dir}/q.yaml"],
     {"p.yaml": "pools: 1\n"}, 2, ("p.yaml",))
+JOB_RUN = """\
+name: jobs
+pools:
+  - {name: cpu, kind: cpu, count: 1, memory: 8GiB, throughput: 1 GFLOP/s}
+tasks:
+  - {name: job, compute: 1e9, memory: 1MiB, %s}
+"""
+for id, job, expect in (
+        ("missing-program", "command: [no-such-program-here, x]",
+         ("task 'job'", "cannot find the program 'no-such-program-here'")),
+        ("missing-script", "command: [./nope.sh]", ("task 'job'", "'./nope.sh'", "cwd")),
+        ("missing-cwd", "command: [python, x.py], cwd: nowhere",
+         ("task 'job'", "nowhere", "not a folder")),
+        ("missing-module", "callable: 'no_such_module_here:main'",
+         ("task 'job'", "cannot import 'no_such_module_here'"))):
+    for command in ("run", "profile"):
+        add(f"{command}-job-{id}", [command, "{file}", "--quiet",
+                                    *(["--out", "{dir}/q.yaml"] if command == "profile" else [])],
+            {"p.yaml": JOB_RUN % job}, 2, expect)
+add("profile--limit-zero", ["profile", "{file}", "--out", "{dir}/q.yaml", "--limit", "0"],
+    {"p.yaml": RUNNABLE}, 2, ("--limit",))
+add("run--task-timeout-negative", ["run", "{file}", "--task-timeout", "-1", "--quiet"],
+    {"p.yaml": RUNNABLE}, 2, ("--task-timeout",))
+add("run--logs-is-a-file", ["run", "{file}", "--logs", "{file}", "--quiet"],
+    {"p.yaml": RUNNABLE}, 2, ("--logs",))
+add("report-missing-file", ["report", "{dir}/nope.jsonl"], {}, 2, ("nope.jsonl",))
+add("report-not-a-report", ["report", "{file}"], {"p.yaml": "[1, 2]\n"}, 2, ("p.yaml",))
 add("schema-extra-argument", ["schema", "more"], {}, 2, ("more",))
 add("version-extra-argument", ["version", "--short"], {}, 2, ("--short",))
 add("no-arguments", [], {}, 2, ("Usage", "Commands"), short=False)      # the help, as an error

@@ -84,3 +84,27 @@ def test_every_key_is_documented():
     doc = (PROBLEMS.parent / "docs" / "problem-format.md").read_text()
     for key in {*PROBLEM_FIELDS, *POOL_FIELDS, *TASK_FIELDS}:
         assert f"`{key}`" in doc, key
+
+
+def test_names_are_printed_as_written_never_as_markup(tmp_path):
+    import subprocess
+    import sys
+
+    import yaml
+
+    from .conftest import ROOT
+    odd = "[bold]train:b:"
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump({
+        "name": "odd", "pools": [{"name": "cpu", "kind": "cpu", "count": 1, "memory": "1GiB",
+                                  "throughput": "1 GFLOP/s"}],
+        "tasks": [{"name": odd, "compute": 1e9, "memory": "1MiB"},
+                  {"name": "x", "compute": 1e9, "memory": "5GiB"}]}))
+    env = {"PYTHONPATH": str(ROOT), "COLUMNS": "200", "PATH": "/usr/bin:/bin"}
+    run = subprocess.run([sys.executable, "-m", "allocator.cli", "validate", str(path)],
+                         capture_output=True, text=True, env=env, timeout=60)
+    assert run.returncode == 2 and "'x'" in run.stderr
+    path.write_text(path.read_text().replace("5GiB", "1MiB"))
+    run = subprocess.run([sys.executable, "-m", "allocator.cli", "solve", str(path)],
+                         capture_output=True, text=True, env=env, timeout=60)
+    assert run.returncode == 0 and odd in run.stdout, run.stdout

@@ -77,6 +77,23 @@ class Order:
     timeout: float | None = None
     memory_cap: float | None = None        # CPU only: fail past this many bytes, as a device would
 
+    @classmethod
+    def of(cls, task, attempt: int, *, timeout: float | None = None,
+           memory_cap: float | None = None) -> "Order":
+        """The order that runs ``task`` (an :class:`allocator.problem.Task` with a job or a
+        workload)."""
+        job = task.job
+        if job is not None and job.command is not None:
+            return cls(task.name, attempt, "command", command=job.command, env=job.env,
+                       cwd=job.cwd, timeout=timeout)
+        if job is not None:
+            return cls(task.name, attempt, "callable", target=job.callable, params=job.params,
+                       cwd=job.cwd, timeout=timeout, memory_cap=memory_cap)
+        from .workloads import split
+        workload, params, seed = split(task.workload)
+        return cls(task.name, attempt, "workload", target=workload.run, params=params,
+                   seed=seed, timeout=timeout, memory_cap=memory_cap)
+
 
 @dataclass(frozen=True)
 class Placement:
@@ -249,6 +266,7 @@ class DeviceRunner:
 
     def _run_command(self, order: Order, out: Path, err: Path) -> Outcome:
         start = time.time()
+        spawner = _resident_bytes()
         try:
             with open(out, "ab") as fo, open(err, "ab") as fe:
                 proc = subprocess.Popen(order.command, cwd=order.cwd,
@@ -260,19 +278,19 @@ class DeviceRunner:
                 fe.write(f"cannot start {order.command[0]!r}: {exc.strerror or exc}\n")
             return Outcome("failed", start, time.time(),
                            f"cannot start {order.command[0]!r}: {exc.strerror or exc}", "start")
+        meter = _CommandMemory(proc.pid, spawner)      # Popen returns once the exec succeeded
         status, rusage, how = self._wait(proc.pid, order.timeout, start,
-                                         lambda sig: _signal_group(proc.pid, sig))
+                                         lambda sig: _signal_group(proc.pid, sig), meter.sample)
         end = time.time()
         proc.returncode = os.waitstatus_to_exitcode(status)
-        peak = float(rusage.ru_maxrss) * 1024 if rusage is not None else None
-        return self._ended(how, proc.returncode, start, end, order, peak)
+        return self._ended(how, proc.returncode, start, end, order, meter.peak(rusage))
 
-    def _wait(self, pid: int, timeout: float | None, start: float, send) -> tuple:
-        """Wait for the command ``pid`` to end, stopping its group on timeout or interrupt:
-        ``(wait status, rusage, how)``."""
+    def _wait(self, pid: int, timeout: float | None, start: float, send, sample) -> tuple:
+        """Wait for the command ``pid`` to end, stopping its group on timeout or interrupt
+        and calling ``sample`` now and then: ``(wait status, rusage, how)``."""
         pidfd = os.pidfd_open(pid)
         try:
-            how = self._watch(pidfd, (), start, timeout)
+            how = self._watch(pidfd, (), start, timeout, sample)
             if how != "ended":
                 send(signal.SIGTERM)
                 select.select([pidfd], [], [], self.grace)
@@ -284,15 +302,23 @@ class DeviceRunner:
         finally:
             os.close(pidfd)
 
-    def _watch(self, pidfd: int, answers: tuple, start: float, timeout: float | None) -> str:
+    def _watch(self, pidfd: int, answers: tuple, start: float, timeout: float | None,
+               sample=None) -> str:
         """Until the process behind ``pidfd`` ends (``ended``), one of ``answers`` is ready
         (``answer``), the attempt's time is up (``timeout``) or the run stops
-        (``interrupted``)."""
+        (``interrupted``); ``sample`` is called at first and then at growing intervals of
+        up to a second."""
         from multiprocessing.connection import wait
+        every = 0.05
         while True:
+            if sample is not None:
+                sample()
             left = None if timeout is None else start + timeout - time.time()
             if left is not None and left <= 0:
                 return "timeout"
+            if sample is not None:
+                left = every if left is None else min(left, every)
+                every = min(2 * every, 1.0)
             ready = wait([*answers, pidfd, self._wake_r], left)
             if any(a in ready for a in answers):
                 return "answer"
@@ -392,6 +418,46 @@ class DeviceRunner:
                                f"exited with status {code} (the task ended its process "
                                "without returning)", "exit", exit_code=code)
         return self._ended(how, code, start, end, order, None)
+
+
+class _CommandMemory:
+    """The peak resident memory of a command.
+
+    The kernel's ``ru_maxrss`` of a child also counts what its parent had resident when it
+    forked (Linux keeps the larger of the pre-exec and post-exec peaks), so it is the
+    command's own peak only when it exceeds the spawner's resident size. Otherwise the
+    command's peak is the largest ``VmHWM`` sampled from ``/proc`` while it ran (a peak in
+    its last moments may then be missed); ``None`` when neither tells.
+    """
+
+    def __init__(self, pid: int, spawner: float | None):
+        self.pid, self.spawner, self.sampled = pid, spawner, None
+
+    def sample(self) -> None:
+        try:
+            with open(f"/proc/{self.pid}/status", encoding="ascii", errors="replace") as fh:
+                for line in fh:
+                    if line.startswith("VmHWM:"):
+                        value = float(line.split()[1]) * 1024
+                        self.sampled = max(self.sampled or 0.0, value)
+                        return
+        except (OSError, ValueError, IndexError):
+            pass
+
+    def peak(self, rusage) -> float | None:
+        maxrss = float(rusage.ru_maxrss) * 1024 if rusage is not None else None
+        if maxrss is not None and self.spawner is not None and maxrss > 1.05 * self.spawner:
+            return maxrss
+        return self.sampled
+
+
+def _resident_bytes() -> float | None:
+    """This process's resident memory now (from ``/proc/self/statm``)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as fh:
+            return float(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _signal_group(pid: int, sig: int) -> None:

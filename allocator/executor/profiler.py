@@ -1,33 +1,47 @@
-"""Profile: run each distinct workload briefly on each pool's torch device and measure it.
+"""Profile: run each distinct workload briefly, and each distinct user's job once, on each
+pool's torch device, and measure it.
 
-The result is a copy of the problem whose throughput matrix holds the measured FLOP/s of
-every (task, pool) pair and whose task memory is the measured peak, so that solving it plans
-with real speeds — the loop Gavel closes with its throughput estimates, done by measurement.
+The result is a copy of the problem that plans with real speeds — the loop Gavel closes with
+its throughput estimates, done by measurement:
+
+- a **workload** is timed over a few steps; its (task, pool) throughput becomes the measured
+  FLOP/s and its memory the measured peak;
+- a **command or callable** runs once, whole, in a process of its own exactly as ``run``
+  runs it (same environment, same isolation), bounded by its ``timeout:`` or the profile's
+  ``limit``; its (task, pool) ``time`` becomes the measured seconds. A job cannot be cut
+  short and scaled up without knowing its steps, so profile a short version of it (fewer
+  epochs) and scale the table, or write ``time:`` by hand. Its memory stays as written: the
+  peak resident memory of the process is reported, but it is host memory, not the memory of
+  the device the task is planned on. A job that fails or runs past its limit is not
+  measured; the note says why, and its entries stay as they were.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
 
-from ..problem import Problem
+from ..problem import Problem, Task
 from .devices import resolve_devices
 from .memory import PeakMemory, estimate_memory
-from .workloads import warm_up
-from .workloads import run_workload, split, workload_flop, workload_model
+from .processes import DeviceRunner, Logs, Order, Placement
+from .workloads import run_workload, split, warm_up, workload_flop, workload_model
+
+JOB_LIMIT_SECONDS = 600.0      # a job without a timeout: how long one profiling run may take
 
 
 @dataclass(frozen=True)
 class Measurement:
-    workload: str                 # the workload block, e.g. "mlp_train width=256 steps=5"
+    workload: str                 # the workload block ("mlp_train width=256 steps=5") or job
     torch_device: str
     seconds: float
     flop: float | None
     throughput: float | None      # FLOP/s
-    peak_memory: float
+    peak_memory: float | None     # bytes; a job's is its host process's resident peak
     estimated_memory: float | None
 
     @property
@@ -100,53 +114,140 @@ def measure(block, device_name: str, *, steps: int | None = 3, warmup: int = 1,
 
 
 def profile(problem: Problem, *, steps: int = 3, warmup: int = 1, progress: bool = False,
-            cuda_devices: int | None = None) -> Profile:
-    """Measure every distinct workload on every pool this machine can map, once per torch
-    device, and return the problem with measured throughput overrides and memory."""
+            cuda_devices: int | None = None, limit: float = JOB_LIMIT_SECONDS,
+            logs: str | None = None) -> Profile:
+    """Measure every distinct workload and job on every pool this machine can map, once per
+    torch device, and return the problem with the measured throughput, time and memory.
+
+    A job runs only on the pools it may run on; ``limit`` bounds a run of a job without a
+    ``timeout:``; its output goes to ``logs`` (default: a new temporary folder, kept)."""
     mapping, unavailable = resolve_devices(problem, available=cuda_devices)
     pool_device = {p.name: mapping[p.device_names()[0]] for p in problem.pools
                    if p.device_names()[0] in mapping}
+    skipped = dict(unavailable)
     blocks = {}
     for t in problem.tasks:
         if t.workload is not None:
             blocks.setdefault(_key(t.workload), t.workload)
     n_cpu = max(1, sum(v == "cpu" for v in mapping.values()))
-    jobs = [(k, dev) for k in blocks for dev in sorted(set(pool_device.values()))]
-    warm_up(set(pool_device.values()))
+    work = [(k, dev) for k in blocks for dev in sorted(set(pool_device.values()))]
+    jobs = _job_runs(problem, pool_device)
+    if work:
+        warm_up(set(pool_device.values()))
     results: dict[tuple[str, str], Measurement] = {}
-    bar = None
-    if progress:
-        from rich.console import Console
-        from rich.progress import Progress
-        bar = Progress(console=Console(stderr=True))     # progress on stderr, results on stdout
-        bar.start()
-        tid = bar.add_task("profiling", total=len(jobs))
-    try:
-        for key, dev in jobs:
+    with _Bar(progress, len(work) + len(jobs)) as bar:
+        for key, dev in work:
             results[(key, dev)] = measure(blocks[key], dev, steps=steps, warmup=warmup,
                                           concurrency=n_cpu if dev == "cpu" else 1)
-            if bar is not None:
-                bar.advance(tid)
-    finally:
-        if bar is not None:
-            bar.stop()
+            bar.advance()
+        folder = Logs(logs or (tempfile.mkdtemp(prefix="allocator-profile-") if jobs else "."))
+        for (key, dev), task in jobs.items():
+            timeout = task.timeout if task.timeout is not None else limit
+            found = measure_job(task, dev, folder, timeout=timeout)
+            if isinstance(found, Measurement):
+                results[(key, dev)] = found
+            else:
+                skipped[f"{task.name}@{dev}"] = f"task {task.name!r} on {dev}: {found}"
+            bar.advance()
 
-    overrides = {name: dict(row) for name, row in problem.throughput.items()}
+    throughput = {name: dict(row) for name, row in problem.throughput.items()}
+    times = {name: dict(row) for name, row in problem.time.items()}
     tasks = []
     for t in problem.tasks:
-        if t.workload is None:
-            tasks.append(t)
+        if t.workload is not None:
+            tasks.append(_with_workload(t, throughput, results, pool_device))
             continue
-        key = _key(t.workload)
-        row = overrides.setdefault(t.name, {})
-        peaks = []
+        if t.job is not None:
+            row = times.setdefault(t.name, {})
+            for pool, dev in pool_device.items():
+                m = results.get((_job_key(t), dev))
+                if m is not None and row.get(pool, 0.0) is not None \
+                        and problem.allowed[problem.task_index[t.name], problem.pool_index[pool]]:
+                    row[pool] = m.seconds
+            if not row:
+                del times[t.name]
+        tasks.append(t)
+    profiled = dataclasses.replace(problem, tasks=tuple(tasks), throughput=throughput,
+                                   time=times)
+    return Profile(problem=profiled, measurements=tuple(results.values()), skipped=skipped)
+
+
+def _with_workload(t: Task, overrides: dict, results: dict, pool_device: dict) -> Task:
+    """A workload task with its measured throughput (into ``overrides``) and memory."""
+    key = _key(t.workload)
+    row = overrides.setdefault(t.name, {})
+    peaks = []
+    for pool, dev in pool_device.items():
+        m = results[(key, dev)]
+        if m.throughput is not None and row.get(pool, 0.0) is not None:
+            row[pool] = m.throughput
+        peaks.append(m.peak_memory)
+    memory = max(peaks) if peaks and max(peaks) > 0 else t.memory
+    return dataclasses.replace(t, memory=memory, model=None)
+
+
+def _job_key(task: Task) -> str:
+    return json.dumps(task.job.to_dict(), sort_keys=True, default=str)
+
+
+def _job_runs(problem: Problem, pool_device: dict) -> dict[tuple[str, str], Task]:
+    """``(job, torch device) -> a task that runs it``, for the pools each job may run on
+    (its time there is not forbidden), each distinct job once per torch device."""
+    runs: dict[tuple[str, str], Task] = {}
+    for i, t in enumerate(problem.tasks):
+        if t.job is None:
+            continue
+        forbidden = problem.time.get(t.name, {})
         for pool, dev in pool_device.items():
-            m = results[(key, dev)]
-            if m.throughput is not None and row.get(pool, 0.0) is not None:
-                row[pool] = m.throughput
-            peaks.append(m.peak_memory)
-        memory = max(peaks) if peaks and max(peaks) > 0 else t.memory
-        tasks.append(dataclasses.replace(t, memory=memory, model=None))
-    profiled = dataclasses.replace(problem, tasks=tuple(tasks), throughput=overrides)
-    return Profile(problem=profiled, measurements=tuple(results.values()),
-                   skipped=dict(unavailable))
+            j = problem.pool_index[pool]
+            if problem.allowed[i, j] and not (pool in forbidden and forbidden[pool] is None) \
+                    and problem.rate[i, j] > 0:
+                runs.setdefault((_job_key(t), dev), t)
+    return runs
+
+
+def measure_job(task: Task, torch_device: str, logs: Logs, *,
+                timeout: float) -> Measurement | str:
+    """Run ``task``'s job once on ``torch_device`` as ``run`` would; its measurement, or why
+    there is none."""
+    runner = DeviceRunner(Placement.of(f"profile:{torch_device}", torch_device), logs)
+    try:
+        outcome = runner.run(Order.of(task, 1, timeout=timeout))
+    finally:
+        runner.close()
+    if outcome.status != "completed":
+        tail = (outcome.stderr_tail or "").strip().splitlines()
+        return (f"{outcome.error}"
+                + (f" ({tail[-1]})" if tail else "")
+                + f"; its output is in {logs.folder}")
+    seconds = outcome.end - outcome.start
+    flop = task.compute
+    return Measurement(workload=task.job.describe(), torch_device=torch_device,
+                       seconds=seconds, flop=flop,
+                       throughput=None if not flop else flop / seconds,
+                       peak_memory=outcome.peak_memory, estimated_memory=None)
+
+
+class _Bar:
+    """A progress bar on stderr (results go to stdout), or nothing."""
+
+    def __init__(self, show: bool, total: int):
+        self.bar = None
+        if show and total:
+            from rich.console import Console
+            from rich.progress import Progress
+            self.bar = Progress(console=Console(stderr=True))
+            self.task = self.bar.add_task("profiling", total=total)
+
+    def __enter__(self) -> "_Bar":
+        if self.bar is not None:
+            self.bar.start()
+        return self
+
+    def advance(self) -> None:
+        if self.bar is not None:
+            self.bar.advance(self.task)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()

@@ -136,7 +136,7 @@ def check_inputs(problem: Problem, *, resume: bool = False, journal=None,
     if any(t.workload is not None for t in problem.tasks):
         require_torch()
     for task in problem.tasks:
-        _check_runnable(task)
+        check_runnable(task)
     if journal is not None:
         folder = Path(journal).resolve().parent
         if not folder.is_dir():
@@ -145,7 +145,7 @@ def check_inputs(problem: Problem, *, resume: bool = False, journal=None,
             raise AllocatorError(f"the journal's folder {folder} is not writable")
 
 
-def _check_runnable(task: Task) -> None:
+def check_runnable(task: Task) -> None:
     """What can be checked on this machine before anything runs: the command's folder and
     program, the callable's module, that a workload's function can reach a worker."""
     what = f"task {task.name!r}"
@@ -459,17 +459,7 @@ class _Run:
         timeout = task.timeout if task.timeout is not None else self.task_timeout
         cpu = self.runners[device].placement.child_device == "cpu"
         cap = self.problem.pool_of(device).memory if self.enforce_memory and cpu else None
-        job = task.job
-        if job is not None and job.command is not None:
-            return Order(name, attempt, "command", command=job.command, env=job.env,
-                         cwd=job.cwd, timeout=timeout)
-        if job is not None:
-            return Order(name, attempt, "callable", target=job.callable, params=job.params,
-                         cwd=job.cwd, timeout=timeout, memory_cap=cap)
-        from .workloads import split
-        workload, params, seed = split(task.workload)
-        return Order(name, attempt, "workload", target=workload.run, params=params, seed=seed,
-                     timeout=timeout, memory_cap=cap)
+        return Order.of(task, attempt, timeout=timeout, memory_cap=cap)
 
     def ended(self, task: str, device: str, attempt: int, outcome: Outcome) -> None:
         state = self.state
