@@ -6,11 +6,12 @@
 Three measurements, all in one run on this machine (and on CUDA when there is a GPU):
 
 1. Per-task overhead: a queue of N near-empty tasks (an 8×8 matrix product) run by
-   ``allocator.execute`` on 1 and 2 devices; overhead per task = (each device's busy span) /
+   ``allocator.execute`` (in one worker process per device) on 1 and 2 devices; overhead per task = (each device's busy span) /
    (tasks it ran), less the same workload called directly in a loop. Device idle time between
    queued tasks = the gap from one task's measured end to the next one's start.
 2. Overhead on real work: the same queue of small training jobs run directly in a loop and
-   through ``execute`` on one device; the ratio of the two wall times.
+   through ``execute`` on one device; the ratios of the tasks' span and of the whole call
+   (with the solve and the worker's start) to the direct loop.
 3. Memory: each workload at two sizes, estimate against what was measured (the CPU tracker,
    or ``torch.cuda.max_memory_allocated``), as estimate / measured - 1.
 """
@@ -107,14 +108,16 @@ def real_rows(device: str, repeats: int) -> list[str]:
     base = statistics.median(direct(blocks, device) for _ in range(repeats))
     with_tracker = (statistics.median(tracked(blocks, device) for _ in range(repeats))
                     if device == "cpu" else None)
-    through = []
+    through, spans = [], []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        allocator.execute(problem(blocks, 1, device))
+        report = allocator.execute(problem(blocks, 1, device))
         through.append(time.perf_counter() - t0)
-    mid = statistics.median(through)
+        spans.append(max(a.end for a in report.attempts) - min(a.start for a in report.attempts))
+    mid, span = statistics.median(through), statistics.median(spans)
     tr = "-" if with_tracker is None else f"{with_tracker:.3f}"
-    return [f"| {device} | {len(blocks)} | {base:.3f} | {tr} | {mid:.3f} | {mid / base:.3f} |"]
+    return [f"| {device} | {len(blocks)} | {base:.3f} | {tr} | {span:.3f} | {span / base:.3f} "
+            f"| {mid:.3f} | {mid / base:.3f} |"]
 
 
 def memory_rows(device: str) -> list[str]:
@@ -167,9 +170,13 @@ def main() -> None:
     lines += ["", "## Overhead on real work", "",
               "Eight small training and inference jobs, one device: called directly in a loop "
               "(bare, and with the CPU memory tracker the executor uses), and through "
-              "`execute` (solve, worker thread, memory tracking, no journal).", "",
-              "| device | tasks | direct s | direct with memory tracker s | through execute s "
-              "| execute / direct |", "|---|---|---|---|---|---|"]
+              "`execute` (no journal): *tasks' span* from the first task's start to the last "
+              "one's end, in the device's worker process with memory tracking; *whole call* "
+              "adds the solve and starting that worker (a fresh interpreter that imports "
+              "torch).", "",
+              "| device | tasks | direct s | direct with memory tracker s | tasks' span s "
+              "| span / direct | whole call s | whole call / direct |",
+              "|---|---|---|---|---|---|---|---|"]
     for d in devices:
         lines += real_rows(d, args.repeats)
     lines += ["", "## Memory estimate against measurement", "",
