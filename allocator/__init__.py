@@ -18,15 +18,17 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it
 _EXPORTS = {
-    "AllocatorError": "errors", "ProblemError": "errors", "InfeasibleError": "checks",
-    "Comparison": "comparison", "compare": "comparison",
-    "Metrics": "analysis.evaluate", "evaluate": "analysis.evaluate",
+    "AllocatorError": "errors", "ProblemError": "errors", "InfeasibleError": "domain.checks",
+    "Comparison": "analysis.compare", "compare": "analysis.compare",
+    "Metrics": "objectives.metrics", "evaluate": "objectives.metrics",
     "ExecutionReport": "executor", "check_report": "executor", "estimate_memory": "executor",
     "execute": "executor", "profile": "executor", "register_workload": "executor",
-    "dump": "io", "from_dict": "io", "load": "io", "loads": "io", "to_dict": "io",
-    "Plan": "plan", "Slot": "plan", "Status": "plan",
-    "Pool": "problem", "Problem": "problem", "Task": "problem",
-    "solve": "solver", "verify": "analysis.verify",
+    "dump": "io.problem_files", "from_dict": "io.problem_files", "load": "io.problem_files",
+    "loads": "io.problem_files", "to_dict": "io.problem_files",
+    "Plan": "domain.plan", "Slot": "domain.plan", "Status": "domain.plan",
+    "Pool": "domain.problem", "Problem": "domain.problem", "Task": "domain.problem",
+    "load_plan": "io.plan_files", "save_plan": "io.plan_files",
+    "solve": "solver.pipeline", "verify": "analysis.verify",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

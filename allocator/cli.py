@@ -26,7 +26,7 @@ from rich.console import Console
 
 from . import __version__
 from .errors import AllocatorError, ProblemError
-from .problem import HEURISTIC_OBJECTIVES, MEASURES, OBJECTIVES
+from .domain.problem import HEURISTIC_OBJECTIVES, MEASURES, OBJECTIVES
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -131,7 +131,7 @@ def _methods() -> list[str]:
 
 
 def _strategies() -> tuple[str, ...]:
-    from .solver import STRATEGIES
+    from .solver.strategy import STRATEGIES
     return STRATEGIES
 
 
@@ -145,13 +145,13 @@ def _write(path: Path, save: Callable[[Path], None], what: str) -> None:
 
 
 def _load_checked(path: Path, objective: str | None):
-    from .io import load
+    from .io.problem_files import load
     return load(path, objective=objective)
 
 
 def _load_plan(path: Path):
-    from .plan import Plan
-    return Plan.load(path)
+    from .io.plan_files import load_plan
+    return load_plan(path)
 
 
 def _need_torch(command: str) -> None:
@@ -240,8 +240,8 @@ def solve(
                                          help="Draw the plan's Gantt chart."),
 ) -> None:
     """Solve a problem and print the plan with its objective, bound and gap."""
-    from .report import render
-    from .solver import solve as solve_problem
+    from .ui.report import render
+    from .solver.pipeline import solve as solve_problem
     obj = objective.value if objective else None
     problem = _load_checked(file, obj)
     with SolveProgress(err) as progress:
@@ -255,10 +255,11 @@ def solve(
     else:
         out.print(render(problem, plan))
     if out_file is not None:
-        _write(out_file, plan.save, "plan")
+        from .io.plan_files import save_plan
+        _write(out_file, lambda path: save_plan(plan, path), "plan")
     if gantt is not None:
         if plan.schedule:
-            from .plot import gantt as draw
+            from .ui.plot import gantt as draw
             _write(gantt, lambda path: draw(problem, plan, path), "Gantt chart")
         else:
             _note("no Gantt chart: this plan has no schedule")
@@ -297,8 +298,8 @@ def compare(
             check(name)
     except typer.BadParameter as exc:
         _fail(f"--methods: {exc}")
-    from .comparison import compare as run_compare
-    from .report import comparison_table
+    from .analysis.compare import compare as run_compare
+    from .ui.report import comparison_table
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=err, transient=True) as bar:
         job = bar.add_task("solving", total=None)
@@ -311,7 +312,7 @@ def compare(
     if out_file is not None:
         _write(out_file, result.save, "comparison")
     if plot is not None:
-        from .plot import comparison_figure
+        from .ui.plot import comparison_figure
         _write(plot, lambda path: comparison_figure(problem, result, path), "figure")
 
 
@@ -334,7 +335,7 @@ def verify(
                                      metavar="PLAN", **INPUT_FILE),
 ) -> None:
     """Recompute a saved plan against its problem; list every violation."""
-    from .io import load
+    from .io.problem_files import load
     from .analysis.verify import verify as verify_plan
     problem = load(file, check=False)
     plan = _load_plan(plan_file)
@@ -395,8 +396,8 @@ def run(
     from .errors import RunStopped
     from .executor.devices import on_this_machine
     from .executor.runner import check_inputs, execute
-    from .report import execution_table
-    from .solver import solve as solve_problem
+    from .ui.report import execution_table
+    from .solver.pipeline import solve as solve_problem
     check_inputs(problem, resume=resume, journal=journal)      # before the solve
     problem, notes = on_this_machine(problem)
     for note in notes:
@@ -417,7 +418,7 @@ def run(
     if out_file is not None:
         _write(out_file, report.save, "report")
     if gantt is not None:
-        from .plot import execution_gantt
+        from .ui.plot import execution_gantt
         _write(gantt, lambda path: execution_gantt(problem, report, path, plan), "Gantt chart")
     if not report.ok:
         raise typer.Exit(1)
@@ -439,13 +440,13 @@ def report(
     disagrees with the attempts, unknown devices, a task completed twice).
     """
     from .executor.results import check_report, load_report
-    from .report import execution_table
+    from .ui.report import execution_table
     problem = _load_checked(problem_file, None) if problem_file is not None else None
     loaded = load_report(file, problem)
     out.print(execution_table(loaded))
     issues = check_report(problem, loaded)
     if gantt is not None:
-        from .plot import execution_gantt
+        from .ui.plot import execution_gantt
         _write(gantt, lambda path: execution_gantt(problem or loaded.layout(), loaded, path),
                "Gantt chart")
     if issues:
@@ -478,8 +479,8 @@ def profile(
     """
     from .executor.profiler import profile as run_profile
     from .executor.runner import check_runnable
-    from .io import dump, load
-    from .report import profile_table
+    from .io.problem_files import dump, load
+    from .ui.report import profile_table
     problem = load(file, check=False)
     if not any(t.workload is not None or t.job is not None for t in problem.tasks):
         _fail(f"{file}: no task has a workload:, command: or callable:; nothing to profile")
@@ -499,7 +500,7 @@ def profile(
 @app.command()
 def schema() -> None:
     """Print the problem format as JSON Schema."""
-    from .schema import json_schema
+    from .io.schema import json_schema
     print(json.dumps(json_schema(), indent=2))
 
 

@@ -27,6 +27,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import allocator  # noqa: E402
+from allocator.domain.checks import infeasibility  # noqa: E402
 from allocator.heuristics import HEURISTICS  # noqa: E402
 
 GiB = 2 ** 30
@@ -124,7 +125,7 @@ def main(argv=None) -> None:
     root = Path(__file__).resolve().parent.parent / "problems"
     for path in [root / "cluster-mixed.yaml", *sorted((root / "small").glob("*.yaml"))]:
         problem = allocator.load(path, check=False)
-        if problem.objective != "makespan" or allocator.checks.infeasibility(problem, "makespan"):
+        if problem.objective != "makespan" or infeasibility(problem, "makespan"):
             continue
         result = allocator.compare(problem, time_limit=args.time_limit)
         if result.row("optimal").status in ("optimal", "feasible"):

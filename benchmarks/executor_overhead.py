@@ -35,7 +35,8 @@ import allocator  # noqa: E402
 from allocator.executor import MemoryTracker, estimate_memory  # noqa: E402
 from allocator.executor.memory import PeakMemory  # noqa: E402
 from allocator.executor.workloads import warm_up  # noqa: E402
-from allocator.executor.workloads import normalise, run_workload, workload_model  # noqa: E402
+from allocator.domain.workloads import normalise, workload_model  # noqa: E402
+from allocator.executor.workloads import run_workload  # noqa: E402
 
 TINY = {"name": "matmul", "n": 8, "iterations": 1}
 REAL = [{"name": "mlp_train", "width": 256, "steps": 10},

@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import allocator  # noqa: E402
-from allocator import gap  # noqa: E402
+from allocator.io import orlib as gap  # noqa: E402
 
 EASY = [f"gap{k}" for k in range(1, 13)] + ["gapa", "gapb", "gapc"]
 HARD = ["yagiura-c", "yagiura-d", "yagiura-e"]   # yagiura-d holds gapd's six instances

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import allocator  # noqa: E402
 from allocator.executor import execute  # noqa: E402
-from allocator.plan import Plan, Slot, Status  # noqa: E402
+from allocator.domain.plan import Plan, Slot, Status  # noqa: E402
 
 from doc_section import write_section  # noqa: E402
 

@@ -2,7 +2,7 @@
 
     python benchmarks/scale.py [--time-limit 20] [--gap 0.005] [--quick] [--out docs/performance.md]
 
-Seeded families from ``allocator.synthetic`` at 50x8 ... 5,000x64, plus the Gavel/POP size
+Seeded families from ``allocator.io.synthetic`` at 50x8 ... 5,000x64, plus the Gavel/POP size
 2,048 x 1,536 (three pools of 512) and 10,000 x 1,000 (twenty pools of 50). Each case runs in
 its own process (peak memory is that process's maximum resident set), one case at a time. For
 each: build and solve seconds, objective, bound, gap, peak memory; the PuLP-expression build of
@@ -35,7 +35,7 @@ REPEATS = 5                   # builds timed per case (fewer past 10 s); the fas
 def case(args):
     family, n, d, pools, strategy, backend, time_limit, gap = args
     import allocator
-    from allocator.synthetic import fleet
+    from allocator.io.synthetic import fleet
     problem = fleet(family, n, d, seed=0, pools=pools)
     solver = "CBC" if backend == "pulp" else None
     start = time.perf_counter()
@@ -54,7 +54,7 @@ def case(args):
 def pulp_expressions(problem):
     """The full makespan model written the way PuLP is usually written: one variable per
     eligible (task, device) pair and one ``lpSum`` of per-term products per constraint (the
-    same rows as ``allocator.formulations.makespan``: assignment, load, horizon, deadline and
+    same rows as ``allocator.objectives.makespan``: assignment, load, horizon, deadline and
     symmetry). Returns the problem and its variable count."""
     import numpy as np
     import pulp
@@ -100,8 +100,8 @@ def build_times(args):
     ``pulp_expressions``, and the PuLP backend's hand-off of the vectorised model."""
     family, n, d, pools = args
     from allocator.backends import pulp_backend
-    from allocator.formulations import makespan
-    from allocator.synthetic import fleet
+    from allocator.objectives import makespan
+    from allocator.io.synthetic import fleet
     problem = fleet(family, n, d, seed=0, pools=pools)
     model = makespan.build(problem).model          # (also fills the problem's cached arrays)
     # Each kind in its own loop, the garbage collector off, the best of a few: as timeit does.
@@ -136,8 +136,8 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="only the two smallest sizes")
     ap.add_argument("--out", default="docs/performance.md")
     args = ap.parse_args(argv)
-    from allocator.solver import choose_strategy
-    from allocator.synthetic import FAMILIES, fleet
+    from allocator.solver.strategy import choose_strategy
+    from allocator.io.synthetic import FAMILIES, fleet
     sizes = SIZES[:2] if args.quick else SIZES
     cases = [(f, n, d, p) for f in FAMILIES for n, d, p in sizes]
     if not args.quick:

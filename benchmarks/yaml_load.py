@@ -6,7 +6,7 @@ times, in this one process and on the same text:
 - baseline: ``yaml.safe_load`` (PyYAML's pure-Python parser, what load() used before) and the
   same validation (``from_dict``);
 - allocator: ``allocator.loads`` (libyaml's C parser where present, the hostile-input checks
-  of allocator.yaml_safe, then the same validation).
+  of allocator.io.yaml_safe, then the same validation).
 
 Each is the best of ``--repeat`` runs. The figures go between the yaml-load markers of
 docs/performance.md, with the machine and the date.
@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import allocator  # noqa: E402
-from allocator.yaml_safe import LOADER  # noqa: E402
+from allocator.io.yaml_safe import LOADER  # noqa: E402
 from doc_section import write_section  # noqa: E402  (benchmarks/, beside this script)
 
 DOC = ROOT / "docs" / "performance.md"
@@ -117,7 +117,7 @@ def main() -> None:
         f"| `allocator.load`: {LOADER.__name__}, hostile-input checks, validation | "
         f"{fast:.2f} | **{ratio:.1f}x faster** |",
         "",
-        "The checks of `allocator.yaml_safe` (aliases, nesting, duplicate keys, tags) walk each "
+        "The checks of `allocator.io.yaml_safe` (aliases, nesting, duplicate keys, tags) walk each "
         "node once, so they cost time linear in the file; they are included in the second row.",
     ])
     print(f"written to {DOC.relative_to(ROOT)}")

@@ -1,5 +1,5 @@
 """Problems too large to write in full: a greedy start over every pair, a model over each
-task's best pools, and a bound that holds for the whole problem (allocator.candidates).
+task's best pools, and a bound that holds for the whole problem (allocator.solver.candidates).
 
 The size threshold is lowered here so that small problems take the same path; the answers are
 checked against brute force and every plan goes through verify()."""
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import allocator
-from allocator import candidates
+from allocator.solver import candidates
 
 from .bruteforce import brute_force
 from .conftest import solved
@@ -40,7 +40,7 @@ def test_greedy_fit_respects_capacity_and_is_what_it_says():
     name, assignment, value = candidates.greedy_fit(problem, "cost")
     plan = allocator.solve(problem, method="fcfs")           # any verified plan, for its shape
     import dataclasses
-    from allocator.plan import sequence
+    from allocator.domain.plan import sequence
     mine = dataclasses.replace(plan, assignment=assignment, objective=value, bound=None,
                                schedule=sequence(problem, assignment), method=name)
     assert allocator.verify(problem, mine) == []
@@ -144,13 +144,13 @@ def test_lagrangian_bound_sees_capacity():
 def test_a_cost_problem_past_the_rules_sizes_still_gets_a_start(monkeypatch):
     # Shrink the rules' size limits instead of building a 400,000-pair problem: no rule may
     # run, and the greedy pass must still give a start.
-    from allocator import solver
-    monkeypatch.setattr(solver, "QUICK", {"lpt": 0, "earliest_finish": 0})
-    monkeypatch.setattr(solver, "REGRET", {"cost": 0, "makespan": 0})
+    from allocator.solver import starts
+    monkeypatch.setattr(starts, "QUICK", {"lpt": 0, "earliest_finish": 0})
+    monkeypatch.setattr(starts, "REGRET", {"cost": 0, "makespan": 0})
     doc = _gap_like(4, tasks=8, pools=3)
     doc["horizon"] = "100h"                        # room for any order of placement
     problem = allocator.load(doc)
-    start = solver.quick_plan(problem, "cost", improve=False)
+    start = starts.quick_plan(problem, "cost", improve=False)
     assert start is not None and start[0] == "greedy_fit"
     plan = solved(problem, objective="cost", time_limit=5)
     assert plan.status.has_plan and plan.objective <= start[2] + 1e-9

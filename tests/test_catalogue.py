@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 import allocator
-from allocator.formulations.load_balance import worst_ratio
+from allocator.domain.checks import check_objective_inputs
+from allocator.objectives.load_balance import worst_ratio
 
 from .bruteforce import brute_force, random_problem
 from .conftest import PROBLEMS, solved
@@ -102,7 +103,7 @@ def test_random_small_problems_match_brute_force(seed, objective, engine):
     doc = random_problem(seed)
     try:
         problem = allocator.load(doc, check=False)
-        allocator.checks.check_objective_inputs(problem, objective)
+        check_objective_inputs(problem, objective)
     except allocator.ProblemError:
         pytest.skip("random problem rejected by the loader")
     best = brute_force(problem, objective)

@@ -22,7 +22,7 @@ def test_solve_out_then_verify(tmp_path, capsys):
     target = tmp_path / "plan.json"
     problem_file = str(PROBLEMS / "small/deadlines.yaml")
     assert main(["solve", problem_file, "--out", str(target)]) == 0
-    plan = allocator.Plan.load(target)
+    plan = allocator.load_plan(target)
     assert plan.status == "optimal" and plan.objective == 4.0
     assert main(["verify", problem_file, str(target)]) == 0
     assert "ok:" in capsys.readouterr().out
@@ -72,7 +72,7 @@ def test_validate_and_schema(capsys):
 
 def test_schema_accepts_the_shipped_problems_and_matches_the_loader():
     """Every key the JSON Schema lists is one the loader accepts, and vice versa."""
-    from allocator.schema import POOL_FIELDS, PROBLEM_FIELDS, TASK_FIELDS, json_schema
+    from allocator.io.schema import POOL_FIELDS, PROBLEM_FIELDS, TASK_FIELDS, json_schema
     schema = json_schema()
     assert set(schema["properties"]) == set(PROBLEM_FIELDS)
     assert set(schema["$defs"]["pool"]["properties"]) == set(POOL_FIELDS)
@@ -80,7 +80,7 @@ def test_schema_accepts_the_shipped_problems_and_matches_the_loader():
 
 
 def test_every_key_is_documented():
-    from allocator.schema import POOL_FIELDS, PROBLEM_FIELDS, TASK_FIELDS
+    from allocator.io.schema import POOL_FIELDS, PROBLEM_FIELDS, TASK_FIELDS
     doc = (PROBLEMS.parent / "docs" / "problem-format.md").read_text()
     for key in {*PROBLEM_FIELDS, *POOL_FIELDS, *TASK_FIELDS}:
         assert f"`{key}`" in doc, key

@@ -16,7 +16,7 @@ torch = pytest.importorskip("torch")
 import allocator  # noqa: E402
 from allocator import AllocatorError, ProblemError  # noqa: E402
 from allocator.cli import main  # noqa: E402
-from allocator.executor import (  # noqa: E402
+from allocator.executor import (
     MemoryTracker,
     check_report,
     estimate_memory,
@@ -27,13 +27,9 @@ from allocator.executor import (  # noqa: E402
 )
 from allocator.executor.memory import PeakMemory  # noqa: E402
 from allocator.executor.journal import Journal  # noqa: E402
-from allocator.executor.workloads import (  # noqa: E402
-    normalise,
-    run_workload,
-    workload_flop,
-    workload_model,
-)
-from allocator.plan import Plan, Slot, Status  # noqa: E402
+from allocator.domain.workloads import normalise, workload_flop, workload_model  # noqa: E402
+from allocator.executor.workloads import run_workload
+from allocator.domain.plan import Plan, Slot, Status  # noqa: E402
 
 from .conftest import PROBLEMS, ROOT  # noqa: E402
 

@@ -23,7 +23,7 @@ from allocator.executor.journal import Journal
 from allocator.executor.replan import subproblem
 from allocator.executor.state import RunState
 from allocator.executor import policy
-from allocator.io import from_dict
+from allocator.io.problem_files import from_dict
 
 from .conftest import ROOT
 
@@ -215,7 +215,7 @@ def test_a_kill_between_a_failure_and_its_replan_never_reruns_on_the_excluded_de
     f = write(tmp_path, problem([call("picky", "broken_on", device="cpu[0]"),
                                  sh("other", "true")]))
     p = allocator.load(f)
-    from allocator.plan import Plan, Slot, Status
+    from allocator.domain.plan import Plan, Slot, Status
     plan = Plan(problem=p.name, objective_name="makespan", status=Status.FEASIBLE,
                 assignment={"picky": "cpu[0]", "other": "cpu[1]"},
                 schedule=(Slot("picky", "cpu[0]", 0, 1), Slot("other", "cpu[1]", 0, 1)))

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 import allocator
-from allocator import gap
+from allocator.io import orlib as gap
 from allocator.errors import ProblemError
 from allocator.backends import SolveOptions, get_backend
-from allocator.formulations import FORMULATIONS
+from allocator.objectives import FORMULATIONS
 from allocator.heuristics import HEURISTICS
-from allocator.solver import lp_rounding
+from allocator.solver.starts import lp_rounding
 
 from .conftest import ENGINES, solved
 

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import allocator
+from allocator.domain.plan import sequence
 from allocator.heuristics import GREEDY, HEURISTICS
 from allocator.heuristics.local_search import improve
 
@@ -134,7 +135,7 @@ def test_local_search_never_worsens_its_start(start, objective):
     better = improve(problem, dict(first.assignment), objective, seed=3)
     plan = allocator.Plan(problem=problem.name, objective_name=objective,
                           status=allocator.Status.FEASIBLE, assignment=better,
-                          schedule=allocator.plan.sequence(problem, better))
+                          schedule=sequence(problem, better))
     plan = dataclasses.replace(plan,
                                objective=allocator.evaluate(problem, plan).objective(objective))
     assert allocator.verify(problem, plan) == []

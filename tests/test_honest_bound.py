@@ -54,6 +54,6 @@ def test_the_command_line_exits_1_and_says_why(monkeypatch, capsys):
 def test_maximisation_bound_below_the_objective():
     plan = allocator.Plan(problem="p", objective_name="cost", status=allocator.Status.OPTIMAL,
                           objective=10.0, bound=9.0, sense="max", solver="X")
-    from allocator.solver import honest_bound
+    from allocator.solver.bounds import honest_bound
     assert honest_bound(plan).status == "error"
     assert honest_bound(dataclasses.replace(plan, bound=11.0)).status == "optimal"

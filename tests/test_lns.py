@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 import allocator
-from allocator import gap, lns
+from allocator.io import orlib as gap
+from allocator.reductions import neighbourhoods as lns
 from allocator.backends import SolveOptions, get_backend
-from allocator.formulations import FORMULATIONS
-from allocator.synthetic import fleet
+from allocator.objectives import FORMULATIONS
+from allocator.io.synthetic import fleet
 
 from .test_gap import brute_force, random_instance
 

@@ -14,8 +14,8 @@ import pytest
 import scipy.sparse as sp
 
 import allocator
-from allocator.formulations import cost, makespan
-from allocator.model import RowBuilder
+from allocator.objectives import cost, makespan
+from allocator.model.sparse import RowBuilder
 
 from .bruteforce import _time, random_problem
 

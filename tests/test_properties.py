@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import allocator
-from allocator.plan import Plan, Status, sequence
+from allocator.domain.plan import Plan, Status, sequence
 
 KINDS = ["cpu", "gpu"]
 

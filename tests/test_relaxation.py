@@ -11,9 +11,10 @@ import pytest
 import allocator
 import importlib
 from allocator.backends import SolveOptions, get_backend
-from allocator.formulations import aggregated, makespan
-from allocator.model import rank_in_group
-from allocator.synthetic import FAMILIES, fleet
+from allocator.reductions import aggregation as aggregated
+from allocator.objectives import makespan
+from allocator.model.sparse import rank_in_group
+from allocator.io.synthetic import FAMILIES, fleet
 
 from .bruteforce import brute_force, random_problem
 
@@ -89,7 +90,7 @@ def test_solve_through_column_generation_matches_brute_force(seed, monkeypatch, 
     doc = random_problem(seed, max_tasks=6, max_devices=3)
     problem = allocator.load(doc, check=False)
     best = brute_force(problem, "makespan")
-    monkeypatch.setattr(importlib.import_module("allocator.solver"), "SIFT_COLUMNS", 0)  # all
+    monkeypatch.setattr(importlib.import_module("allocator.solver.relaxation"), "SIFT_COLUMNS", 0)  # all
     with caplog.at_level(logging.INFO, logger="allocator"):
         plan = allocator.solve(problem, backend="highs")
     if best is None:

@@ -14,8 +14,8 @@ from rich.console import Console
 import allocator
 from allocator.backends import get_backend
 from allocator.errors import AllocatorError
-from allocator.solver import choose_strategy
-from allocator.synthetic import FAMILIES, fleet
+from allocator.solver.strategy import choose_strategy
+from allocator.io.synthetic import FAMILIES, fleet
 
 from .bruteforce import brute_force, random_problem
 from .conftest import solved
@@ -131,8 +131,8 @@ def test_cli_progress_line_only_after_a_while():
 
 
 def test_pool_lpt_places_every_task_and_verifies():
-    from allocator.formulations.aggregated import pool_lpt
-    from allocator.plan import Plan, Status, sequence
+    from allocator.reductions.aggregation import pool_lpt
+    from allocator.domain.plan import Plan, Status, sequence
     problem = fleet("many_per_pool", 200, 32, seed=5)
     assignment = pool_lpt(problem)
     assert set(assignment) == {t.name for t in problem.tasks}
@@ -171,7 +171,7 @@ def test_decomposed_parts_share_the_time_limit_in_waves(monkeypatch):
     # 4 parts on 2 workers run in 2 waves; with 20% kept for the whole problem's bound, each
     # part gets 0.8 x 10 / 2 = 4 s, so that the parts and the bound together fit in 10 s
     # (a little less: the time spent before the split is drawn from the same limit).
-    solve_module = importlib.import_module("allocator.solver")
+    solve_module = importlib.import_module("allocator.solver.pipeline")
     real, limits = solve_module.solve, []
 
     def recording(*args, **kwargs):

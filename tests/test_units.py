@@ -3,7 +3,7 @@ import math
 import pytest
 
 from allocator.errors import ProblemError
-from allocator.units import format_quantity, parse_quantity
+from allocator.domain.units import format_quantity, parse_quantity
 
 
 @pytest.mark.parametrize("text, dim, expected", [

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 import allocator
-from allocator.plan import Slot, sequence
+from allocator.domain.plan import Slot, sequence
 
 from .conftest import PROBLEMS, solved
 
@@ -122,7 +122,7 @@ def test_infeasible_plan_needs_a_reason():
 def test_plan_round_trips_through_json_and_yaml(tmp_path, memory_case):
     problem, plan = memory_case
     for name in ("plan.json", "plan.yaml"):
-        plan.save(tmp_path / name)
-        again = allocator.Plan.load(tmp_path / name)
+        allocator.save_plan(plan, tmp_path / name)
+        again = allocator.load_plan(tmp_path / name)
         assert again == plan
         assert allocator.verify(problem, again) == []

@@ -1,4 +1,4 @@
-"""allocator.yaml_safe builds what yaml.safe_load builds, for every document of plain data,
+"""allocator.io.yaml_safe builds what yaml.safe_load builds, for every document of plain data,
 and refuses the hostile ones with the line."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from allocator.errors import ProblemError
-from allocator.yaml_safe import MAX_DEPTH, parse
+from allocator.io.yaml_safe import MAX_DEPTH, parse
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**30, 10**30),
                     st.floats(allow_nan=False), st.text(max_size=12),

@@ -1,2 +1,3 @@
-"""What a plan is worth and whether it is true: metrics (evaluate) and the independent check
-(verify). Both read the problem's own fields and the plan, never a model."""
+"""What judges plans: the independent check (:mod:`.verify`: recomputes every constraint from
+the problem's own fields, never from a model) and the comparison of the exact plan with the
+heuristics (:mod:`.compare`)."""

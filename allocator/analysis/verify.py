@@ -14,8 +14,8 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 
-from ..plan import Plan
-from ..problem import Pool, Problem, Task
+from ..domain.plan import Plan
+from ..domain.problem import Pool, Problem, Task
 
 REL = 1e-6
 ASSIGNED = ("makespan", "cost", "load_balance")          # objectives that place tasks

@@ -11,9 +11,16 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..model import LinearModel, rank_in_group
-from .base import (Progress, RawResult, SolveOptions, Termination, importable, only_highs,
-                   solver_chatter_hidden)
+from ..model.sparse import LinearModel, rank_in_group
+from .base import (
+    Progress,
+    RawResult,
+    SolveOptions,
+    Termination,
+    importable,
+    only_highs,
+    solver_chatter_hidden,
+)
 
 name = "highs"
 WARM_START = True

@@ -8,7 +8,7 @@ import time
 import numpy as np
 
 from ..errors import AllocatorError
-from ..model import LinearModel
+from ..model.sparse import LinearModel
 from .base import RawResult, SolveOptions, Termination, importable, solver_chatter_hidden
 
 name = "pulp"

@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from ..model import LinearModel
+from ..model.sparse import LinearModel
 from .base import RawResult, SolveOptions, Termination, only_highs
 
 name = "scipy"

@@ -4,11 +4,12 @@ Torch is imported only when something runs, so planning never needs it.
 """
 
 from .devices import resolve_devices
-from .memory import MemoryEstimate, MemoryTracker, estimate_memory
+from ..domain.memory import MemoryEstimate, estimate_memory
+from .memory import MemoryTracker
 from .profiler import Measurement, Profile, profile
 from .results import Attempt, ExecutionReport, TaskOutcome, check_report, load_report
 from .runner import execute
-from .workloads import WORKLOADS, Workload, register_workload
+from ..domain.workloads import WORKLOADS, Workload, register_workload
 
 __all__ = ["Attempt", "ExecutionReport", "Measurement", "MemoryEstimate", "MemoryTracker",
            "Profile", "TaskOutcome", "WORKLOADS", "Workload", "check_report",

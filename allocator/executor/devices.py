@@ -15,13 +15,11 @@ silent fallback.
 from __future__ import annotations
 
 import dataclasses
-import re
 
 from ..errors import AllocatorError
-from ..problem import Pool, Problem
-from ..units import format_quantity
+from ..domain.problem import TORCH_DEVICE, Pool, Problem
+from ..domain.units import format_quantity
 
-TORCH_DEVICE = re.compile(r"^(cpu|auto|cuda(:\d+)?)$")
 
 
 def default_torch_device(pool: Pool) -> str | None:

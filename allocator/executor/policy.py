@@ -14,7 +14,7 @@ a task stops being retried. Pure functions of the problem and the run's state.
 
 from __future__ import annotations
 
-from ..problem import Problem
+from ..domain.problem import Problem
 from .state import RunState
 
 

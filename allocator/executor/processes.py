@@ -80,7 +80,7 @@ class Order:
     @classmethod
     def of(cls, task, attempt: int, *, timeout: float | None = None,
            memory_cap: float | None = None) -> "Order":
-        """The order that runs ``task`` (an :class:`allocator.problem.Task` with a job or a
+        """The order that runs ``task`` (an :class:`allocator.domain.problem.Task` with a job or a
         workload)."""
         job = task.job
         if job is not None and job.command is not None:
@@ -89,7 +89,7 @@ class Order:
         if job is not None:
             return cls(task.name, attempt, "callable", target=job.callable, params=job.params,
                        cwd=job.cwd, timeout=timeout, memory_cap=memory_cap)
-        from .workloads import split
+        from ..domain.workloads import split
         workload, params, seed = split(task.workload)
         return cls(task.name, attempt, "workload", target=workload.run, params=params,
                    seed=seed, timeout=timeout, memory_cap=memory_cap)

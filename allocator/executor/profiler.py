@@ -25,11 +25,13 @@ import threading
 import time
 from dataclasses import dataclass
 
-from ..problem import Problem, Task
+from ..domain.problem import Problem, Task
 from .devices import resolve_devices
-from .memory import PeakMemory, estimate_memory
+from ..domain.memory import estimate_memory
+from .memory import PeakMemory
 from .processes import DeviceRunner, Logs, Order, Placement
-from .workloads import run_workload, split, warm_up, workload_flop, workload_model
+from ..domain.workloads import split, workload_flop, workload_model
+from .workloads import run_workload, warm_up
 
 JOB_LIMIT_SECONDS = 600.0      # a job without a timeout: how long one profiling run may take
 

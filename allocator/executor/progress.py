@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 
-from ..problem import Problem
+from ..domain.problem import Problem
 
 
 class DeviceProgress:

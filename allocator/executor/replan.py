@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..problem import Problem
+from ..domain.problem import Problem
 
 RUNNABLE_OBJECTIVES = ("makespan", "cost")
 
@@ -25,7 +25,7 @@ def replan(problem: Problem, tasks: dict[str, list[str]], *, objective: str, ela
            time_limit: float) -> tuple[dict[str, list[str]], dict[str, str]]:
     """Queues for ``tasks`` (task -> the devices it may still use) and, for tasks no plan
     could place, the reason."""
-    from ..solver import solve
+    from ..solver.pipeline import solve
     if not tasks:
         return {}, {}
     objective = objective if objective in RUNNABLE_OBJECTIVES else "makespan"

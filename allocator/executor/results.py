@@ -14,10 +14,10 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from ..analysis.evaluate import processing_time
+from ..objectives.metrics import processing_time
 from ..errors import AllocatorError
-from ..plan import Plan, Slot, Status
-from ..problem import Pool, Problem, Task
+from ..domain.plan import Plan, Slot, Status
+from ..domain.problem import Pool, Problem, Task
 
 MAKESPAN_TOLERANCE = 1e-6
 
@@ -143,7 +143,7 @@ class ExecutionReport:
 
 def load_report(path: str | Path, problem: Problem | None = None) -> ExecutionReport:
     """A saved report (``run --out``) or a journal (``run --journal``) as a report."""
-    from ..io import read_text
+    from ..io.problem_files import read_text
     from .journal import Journal
     path = Path(path)
     text = read_text(path, "run report or journal", "JSON")

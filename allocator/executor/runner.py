@@ -24,11 +24,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ..analysis.evaluate import processing_time
+from ..objectives.metrics import processing_time
 from ..errors import AllocatorError, RunStopped
-from ..io import to_dict
-from ..plan import Plan
-from ..problem import Problem, Task
+from ..io.problem_files import to_dict
+from ..domain.plan import Plan
+from ..domain.problem import Problem, Task
 from . import policy
 from .devices import require, require_torch, resolve_devices
 from .journal import Journal, JournalLock
@@ -175,7 +175,7 @@ def check_runnable(task: Task) -> None:
             raise AllocatorError(f"{what}: cannot import {module!r} for its callable "
                                  f"{job.callable!r}{why}")
     elif task.workload is not None:
-        from .workloads import split
+        from ..domain.workloads import split
         workload = split(task.workload)[0]
         try:
             pickle.dumps(workload.run)
@@ -204,7 +204,7 @@ def _previous_events(problem: Problem, journal, resume: bool) -> list[dict]:
 
 def _runnable_plan(problem: Problem, plan: Plan | None) -> Plan:
     if plan is None:
-        from ..solver import solve
+        from ..solver.pipeline import solve
         plan = solve(problem)
     if not plan.status.has_plan:
         raise AllocatorError(f"no plan to run: status {plan.status}"

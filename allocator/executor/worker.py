@@ -95,7 +95,8 @@ def _resolve(order, child_device: str):
     """The function to call and its keyword arguments."""
     if order.kind == "workload":
         import torch
-        run = order.target
+        from .workloads import runner_of
+        run = runner_of(order.target)
         device = torch.device(child_device)
         return (lambda: run(device, dict(order.params), order.seed)), {}
     module_name, _, qualname = order.target.partition(":")

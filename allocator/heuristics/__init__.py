@@ -14,8 +14,8 @@ import time
 from typing import Callable
 
 from ..errors import AllocatorError
-from ..plan import Plan, Status, sequence
-from ..problem import Problem
+from ..domain.plan import Plan, Status, sequence
+from ..domain.problem import Problem
 from . import greedy as g
 from .greedy import value
 from .local_search import improve

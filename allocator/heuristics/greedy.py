@@ -14,9 +14,9 @@ from typing import Callable
 
 import numpy as np
 
-from ..analysis.evaluate import evaluate
-from ..plan import Plan, Status
-from ..problem import Problem
+from ..objectives.metrics import evaluate
+from ..domain.plan import Plan, Status
+from ..domain.problem import Problem
 
 # -- orderings: Problem -> task indices in placement order -----------------------------------
 

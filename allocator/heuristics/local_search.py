@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from ..problem import Problem
+from ..domain.problem import Problem
 from .greedy import fits_device
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..problem import Problem
+from ..domain.problem import Problem
 from .greedy import _stuck, meets_deadlines, value
 
 

@@ -1,0 +1,223 @@
+"""Domain types: device pools, tasks and the problem that joins them.
+
+Everything here is immutable after construction and holds SI floats (bytes, FLOP, FLOP/s,
+seconds). Build problems with :func:`allocator.load` (YAML file or dict), which validates the
+input and parses the units; the constructors below trust their arguments.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Mapping
+
+import numpy as np
+
+from .jobs import Job
+
+KINDS = ("cpu", "gpu", "tpu", "other")
+OBJECTIVES = ("makespan", "cost", "weighted_shortfall", "utilization", "load_balance")
+# Objectives that place every task on exactly one device (or split it, for load_balance);
+# the others allocate amounts of capacity and have no per-device schedule.
+ASSIGNMENT_OBJECTIVES = ("makespan", "cost", "load_balance")
+# Objectives the heuristic baselines (and so allocator.compare) cover.
+HEURISTIC_OBJECTIVES = ("makespan", "cost")
+MEASURES = ("max_load", "inverse_sum")
+SENSES = ("min", "max")
+# What a pool's torch_device may say: cpu, cuda, cuda:N, or auto (a free GPU, else the CPU).
+TORCH_DEVICE = re.compile(r"^(cpu|auto|cuda(:\d+)?)$")
+
+
+@dataclass(frozen=True)
+class Pool:
+    """A set of ``count`` identical devices. Device ``k`` of pool ``name`` is ``name[k]``."""
+
+    name: str
+    kind: str
+    count: int
+    memory: float          # bytes per device
+    throughput: float      # sustained FLOP/s per device
+    cost_per_hour: float | None = None
+    torch_device: str | None = None
+    horizon: float | None = None       # seconds each device of this pool is available
+
+    def device_names(self) -> list[str]:
+        return [f"{self.name}[{k}]" for k in range(self.count)]
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of work. ``compute`` in FLOP, ``memory`` in peak bytes on one device."""
+
+    name: str
+    compute: float | None = None
+    memory: float | None = None
+    weight: float = 1.0
+    priority: int = 0
+    deadline: float | None = None                  # seconds from time 0
+    allowed_kinds: tuple[str, ...] | None = None
+    allowed_pools: tuple[str, ...] | None = None
+    demand: Mapping[str, float] = field(default_factory=dict)  # kind -> device-seconds
+    workload: Mapping | None = None     # what the executor runs: {name: matmul, n: 1024, ...}
+    model: Mapping | None = None        # model description the memory was estimated from
+    job: Job | None = None              # a user's command or callable (allocator.jobs)
+    timeout: float | None = None        # seconds one attempt may run
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A validated allocation problem.
+
+    ``throughput`` holds per-task, per-pool overrides of the pool's throughput
+    (``{task: {pool: FLOP/s or None}}``; ``None`` forbids the pair). ``time`` overrides the
+    processing time itself (``{task: {pool: seconds or None}}``) and ``cost`` the price of
+    running a task on one device of a pool (``{task: {pool: price}}``, instead of
+    ``cost_per_hour`` x hours). ``sense`` is ``max`` to maximise the ``cost`` objective (a table
+    of profits, as in the maximisation form of generalized assignment).
+    """
+
+    name: str
+    pools: tuple[Pool, ...]
+    tasks: tuple[Task, ...]
+    objective: str = "makespan"
+    horizon: float | None = None                   # seconds each device is available
+    throughput: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
+    description: str | None = None
+    measure: str = "max_load"                      # load_balance: max_load | inverse_sum
+    time: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
+    cost: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    sense: str = "min"                             # cost objective: min | max
+
+    # -- names and indices -------------------------------------------------------------
+    @cached_property
+    def task_index(self) -> dict[str, int]:
+        return {t.name: i for i, t in enumerate(self.tasks)}
+
+    @cached_property
+    def pool_index(self) -> dict[str, int]:
+        return {p.name: j for j, p in enumerate(self.pools)}
+
+    @cached_property
+    def devices(self) -> tuple[str, ...]:
+        """All device names, pool by pool: ``('h100[0]', 'h100[1]', 'a100[0]', ...)``."""
+        return tuple(d for p in self.pools for d in p.device_names())
+
+    @cached_property
+    def device_pool(self) -> np.ndarray:
+        """Pool index of each device."""
+        return np.repeat(np.arange(len(self.pools)), [p.count for p in self.pools])
+
+    @cached_property
+    def device_index(self) -> dict[str, int]:
+        return {d: k for k, d in enumerate(self.devices)}
+
+    def pool_index_of(self, device: str) -> int:
+        """Index in ``pools`` (and column of ``rate``, ``eligible``, ``ptime``) of a device."""
+        return int(self.device_pool[self.device_index[device]])
+
+    def pool_of(self, device: str) -> Pool:
+        """The pool of a device: ``pool_of('h100[3]')`` is the pool named ``h100``."""
+        return self.pools[self.pool_index_of(device)]
+
+    # -- speeds and eligibility (task x pool) -------------------------------------------
+    @cached_property
+    def rate(self) -> np.ndarray:
+        """Throughput (FLOP/s) of task i on one device of pool p; 0 where forbidden."""
+        r = np.tile(np.array([p.throughput for p in self.pools], dtype=float), (len(self.tasks), 1))
+        for task_name, row in self.throughput.items():
+            i = self.task_index[task_name]
+            for pool_name, value in row.items():
+                r[i, self.pool_index[pool_name]] = 0.0 if value is None else value
+        return r
+
+    @cached_property
+    def allowed(self) -> np.ndarray:
+        """``allowed[i, p]``: the task's memory fits pool p and its kinds and pools allow it."""
+        mem = np.array([t.memory or 0.0 for t in self.tasks])[:, None]
+        cap = np.array([p.memory for p in self.pools])[None, :]
+        ok = mem <= cap
+        kinds = np.array([p.kind for p in self.pools])
+        names = np.array([p.name for p in self.pools])
+        masks: dict[tuple[str, ...], np.ndarray] = {}    # tasks share a handful of lists
+        for i, t in enumerate(self.tasks):
+            if t.allowed_kinds is not None:
+                if t.allowed_kinds not in masks:
+                    masks[t.allowed_kinds] = np.isin(kinds, t.allowed_kinds)
+                ok[i] &= masks[t.allowed_kinds]
+            if t.allowed_pools is not None:
+                ok[i] &= np.isin(names, t.allowed_pools)
+        return ok
+
+    @cached_property
+    def raw_ptime(self) -> np.ndarray:
+        """compute / rate, replaced by the ``time`` overrides; inf where forbidden, NaN where
+        the task has neither a compute nor a time for the pool."""
+        compute = np.array([t.compute if t.compute is not None else np.nan for t in self.tasks])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p = np.where(self.rate > 0, compute[:, None] / self.rate, np.inf)
+        for task_name, row in self.time.items():
+            i = self.task_index[task_name]
+            for pool_name, value in row.items():
+                p[i, self.pool_index[pool_name]] = np.inf if value is None else value
+        return p
+
+    @cached_property
+    def eligible(self) -> np.ndarray:
+        """``eligible[i, p]``: task i may run on a device of pool p (memory, kind, pool, speed)."""
+        return self.allowed & np.isfinite(self.raw_ptime)
+
+    @cached_property
+    def ptime(self) -> np.ndarray:
+        """Processing time (s) of task i on one device of pool p; ``inf`` where ineligible."""
+        return np.where(self.eligible, self.raw_ptime, np.inf)
+
+    @cached_property
+    def price(self) -> np.ndarray:
+        """Price of task i on one device of pool p: the ``cost`` override, else
+        ``cost_per_hour`` x hours; NaN where neither is known, inf where ineligible."""
+        hourly = np.array([p.cost_per_hour if p.cost_per_hour is not None else np.nan
+                           for p in self.pools])
+        with np.errstate(invalid="ignore"):
+            c = np.where(self.eligible, hourly[None, :] * self.ptime / 3600.0, np.inf)
+        for task_name, row in self.cost.items():
+            i = self.task_index[task_name]
+            for pool_name, value in row.items():
+                j = self.pool_index[pool_name]
+                if self.eligible[i, j]:
+                    c[i, j] = value
+        return c
+
+    @cached_property
+    def pool_horizon(self) -> np.ndarray:
+        """Seconds each device of pool p is available: the pool's horizon, else the problem's,
+        else inf."""
+        default = self.horizon if self.horizon is not None else np.inf
+        return np.array([p.horizon if p.horizon is not None else default for p in self.pools],
+                        dtype=float)
+
+    @cached_property
+    def device_horizon(self) -> np.ndarray:
+        """:attr:`pool_horizon` per device."""
+        return self.pool_horizon[self.device_pool]
+
+    # -- capacities over the horizons (the amount-based objectives) ----------------------
+    @cached_property
+    def fleet_flop(self) -> float:
+        """FLOP the whole fleet performs, each pool over its own horizon (inf without one)."""
+        return float(sum(p.count * p.throughput * h for p, h in zip(self.pools, self.pool_horizon)))
+
+    @cached_property
+    def fleet_memory(self) -> float:
+        """Bytes of device memory in the whole fleet."""
+        return float(sum(p.count * p.memory for p in self.pools))
+
+    def kind_device_seconds(self, kind: str) -> float:
+        """Device-seconds the devices of ``kind`` offer, each pool over its own horizon."""
+        return float(sum(p.count * h for p, h in zip(self.pools, self.pool_horizon)
+                         if p.kind == kind))
+
+    @property
+    def has_horizon(self) -> bool:
+        """Some device has a finite horizon."""
+        return bool(np.isfinite(self.pool_horizon).any())

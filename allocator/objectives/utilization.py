@@ -1,0 +1,63 @@
+r"""Utilization (seed formulation): give each task a share of the fleet that covers both its
+compute and its memory, and waste as little as possible.
+
+Task i needs compute t_i (FLOP) and memory m_i (bytes). Over the horizon the fleet performs
+C = sum over pools of count x throughput x horizon FLOP (each pool's own horizon, else the
+problem's) and holds M = sum(count x memory) bytes. A share
+x_i of the fleet brings x_i C FLOP and x_i M bytes, so it serves the task iff
+x_i >= l_i = max(t_i / C, m_i / M). Maximise the useful fraction of what is allocated:
+
+    maximise    (sum_i t_i / C) / (sum_i x_i)
+    subject to  l_i <= x_i <= 1,   sum_i x_i <= 1
+
+A linear-fractional program, solved as an LP by the Charnes-Cooper transformation
+s = 1 / sum x, y = s x:
+
+    maximise    (sum_i t_i / C) s
+    subject to  sum_i y_i = 1,   y_i >= l_i s,   y_i <= s,   1 <= s,   y, s >= 0
+
+and x = y / s. The seed compares t_i and m_i with x_i in one unit (it sets C = min(M, C));
+expressing x as a share of the fleet is what makes that comparison well-posed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..model.sparse import RowBuilder
+from ..domain.problem import Problem
+from ..model.assignment import Built
+
+name = "utilization"
+
+
+def build(problem: Problem) -> Built:
+    compute_cap, memory_cap = problem.fleet_flop, problem.fleet_memory
+    t = np.array([task.compute for task in problem.tasks]) / compute_cap
+    m = np.array([task.memory for task in problem.tasks]) / memory_cap
+    low = np.maximum(t, m)
+    n = len(problem.tasks)                           # y_1..y_n, then s
+    eye = sp.identity(n, format="csr")
+    rows = RowBuilder(n + 1)
+    # The scaled shares add up to one (s = 1 / sum x).
+    rows.add(sp.csr_array(np.r_[np.ones(n), 0.0][None, :]), 1.0, 1.0, lambda: ["normalise"])
+    # Each share covers the task's compute and memory: y_i - l_i s >= 0.
+    rows.add(sp.hstack([eye, -low[:, None]]), 0.0, np.inf,
+             lambda: [f"covers[{task.name}]" for task in problem.tasks])
+    # No share exceeds the whole fleet: y_i - s <= 0.
+    rows.add(sp.hstack([eye, -np.ones((n, 1))]), -np.inf, 0.0,
+             lambda: [f"at_most_fleet[{task.name}]" for task in problem.tasks])
+    c = np.r_[np.zeros(n), -t.sum()]                 # maximise => minimise the negative
+    # sum x <= 1  <=>  s >= 1.
+    model = rows.build(c, np.r_[np.zeros(n), 1.0], np.full(n + 1, np.inf), np.zeros(n + 1, bool),
+                       col_names=lambda: [f"y[{task.name}]" for task in problem.tasks] + ["s"])
+
+    def decode(v: np.ndarray) -> dict:
+        share = v[:n] / v[n]
+        amounts = {task.name: {"share": float(x), "compute": float(x * compute_cap),
+                               "memory": float(x * memory_cap)}
+                   for task, x in zip(problem.tasks, share)}
+        return {"amounts": amounts, "objective": float(t.sum() / share.sum())}
+
+    return Built(model, decode, sense="max", scale=-1.0)

@@ -1,0 +1,48 @@
+r"""Weighted shortfall (seed formulation): serve the important demands when capacity is short.
+
+Task i wants t[i,k] device-seconds of kind k (its ``demand``); kind k offers
+cap[k] = sum over the pools of kind k of count x horizon (each pool's own horizon, else the
+problem's). Allocate a[i,k]:
+
+    minimise    sum_{i,k} w_i (t[i,k] - a[i,k])
+    subject to  sum_i a[i,k] <= cap[k]        for every kind k
+                0 <= a[i,k] <= t[i,k]
+
+The seed writes one amount x_i per task against t_i; with several kinds per task that is
+ill-posed, so the amount is kept per (task, kind). It is an LP: amounts are divisible.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..model.sparse import RowBuilder
+from ..domain.problem import KINDS, Problem
+from ..model.assignment import Built
+
+name = "weighted_shortfall"
+
+
+def build(problem: Problem) -> Built:
+    entries = [(i, KINDS.index(k), t.weight, want)
+               for i, t in enumerate(problem.tasks) for k, want in t.demand.items() if want > 0]
+    ti, ki, w, want = (np.array(col) for col in zip(*entries)) if entries else \
+        (np.zeros(0, int),) * 2 + (np.zeros(0),) * 2
+    n = len(entries)
+    rows = RowBuilder(n)
+    cap = np.array([problem.kind_device_seconds(k) for k in KINDS])
+    # The amounts given out of each kind fit in its capacity.
+    rows.add(sp.csr_array((np.ones(n), (ki, np.arange(n))), shape=(len(KINDS), n)),
+             -np.inf, cap, lambda: [f"capacity[{k}]" for k in KINDS])
+    model = rows.build(-w, np.zeros(n), want, np.zeros(n, bool), c0=float(w @ want),
+                       col_names=lambda: [f"a[{problem.tasks[i].name},{KINDS[k]}]"
+                                          for i, k in zip(ti, ki)])
+
+    def decode(x: np.ndarray) -> dict:
+        amounts: dict[str, dict[str, float]] = {t.name: {} for t in problem.tasks}
+        for i, k, a in zip(ti, ki, np.clip(x, 0.0, want)):
+            amounts[problem.tasks[i].name][KINDS[k]] = float(a)
+        return {"amounts": amounts}
+
+    return Built(model, decode)

@@ -1,0 +1,39 @@
+"""Which strategy ``solve`` uses: the full model, the aggregated one, or a decomposition;
+chosen from the problem's size and pool structure (docs/performance.md)."""
+
+from __future__ import annotations
+
+from ..domain.problem import Problem
+from ..errors import AllocatorError
+
+
+STRATEGIES = ("auto", "full", "aggregated", "decomposed")
+
+FULL_PAIRS = 20_000        # task-device pairs up to which auto always keeps the full model
+
+
+
+def choose_strategy(problem: Problem, objective: str, strategy: str = "auto") -> str:
+    """The strategy ``solve`` uses: ``strategy`` itself when forced (checked to apply), else
+    chosen from the problem's size and pool structure.
+
+    - ``full`` for every objective but makespan, with deadlines, and up to 20,000 task-device
+      pairs (where it proves optimality quickly), and where pools hold fewer than 4 devices on
+      average (aggregation loses most there: one LPT packing per pool of one or two devices);
+    - ``decomposed`` above 1,000,000 task-pool pairs (measured to lose more than aggregation
+      below that: docs/performance.md);
+    - ``aggregated`` otherwise.
+    """
+    if strategy not in STRATEGIES:
+        raise AllocatorError(f"unknown strategy {strategy!r}; choose one of "
+                             f"{', '.join(STRATEGIES)}")
+    simple = objective == "makespan" and not any(t.deadline is not None for t in problem.tasks)
+    if strategy != "auto":
+        if strategy != "full" and not simple:
+            raise AllocatorError(f"the {strategy} strategy plans the makespan objective without "
+                                 f"deadlines; use strategy='full' for this problem")
+        return strategy
+    n, d, k = len(problem.tasks), len(problem.devices), len(problem.pools)
+    if not simple or n * d <= FULL_PAIRS or d / k < 4:
+        return "full"
+    return "decomposed" if n * k > 1_000_000 else "aggregated"
