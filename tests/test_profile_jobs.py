@@ -139,11 +139,14 @@ def _peak(tmp_path, script):
 def test_a_commands_peak_memory_is_its_own(tmp_path):
     # This process holds a good deal (pytest, numpy, the test modules); a fork copies it, and
     # the kernel's ru_maxrss of the child would count it. A small command must not.
-    ballast = bytearray(300 * MiB)
+    ballast = bytearray(600 * MiB)
     for k in range(0, len(ballast), 4096):
         ballast[k] = 1
     small = _peak(tmp_path, "import time; time.sleep(0.3)")
     assert small is not None and small < 100 * MiB
-    big = _peak(tmp_path, "b = bytearray(400 * 2**20)\nfor k in range(0, len(b), 4096): b[k] = 1")
+    # Held for longer than the longest sampling interval (1 s): when this process is larger
+    # than the command, ru_maxrss cannot tell, and the sampled high-water mark is what counts.
+    big = _peak(tmp_path, "import time\nb = bytearray(400 * 2**20)\n"
+                          "for k in range(0, len(b), 4096): b[k] = 1\ntime.sleep(1.5)")
     assert 400 * MiB <= big < 500 * MiB
     del ballast

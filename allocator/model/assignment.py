@@ -73,7 +73,7 @@ class Pairs:
 
 def pairs(problem: Problem, keep: np.ndarray | None = None) -> Pairs:
     """The eligible pairs; with ``keep`` (task x pool), only those it marks as well (the
-    candidates of a model too large to write in full: allocator.solver.candidates)."""
+    candidates of a model too large to write in full: allocator.solver.restriction)."""
     allowed = problem.eligible if keep is None else problem.eligible & keep
     elig = allowed[:, problem.device_pool]                    # task x device
     ti, di = np.nonzero(elig)

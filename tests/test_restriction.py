@@ -1,5 +1,5 @@
 """Problems too large to write in full: a greedy start over every pair, a model over each
-task's best pools, and a bound that holds for the whole problem (allocator.solver.candidates).
+task's best pools, and a bound that holds for the whole problem (allocator.solver.restriction).
 
 The size threshold is lowered here so that small problems take the same path; the answers are
 checked against brute force and every plan goes through verify()."""
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import allocator
-from allocator.solver import candidates
+from allocator.solver import restriction
 
 from .bruteforce import brute_force
 from .conftest import solved
@@ -20,8 +20,8 @@ from .conftest import solved
 
 @pytest.fixture
 def restricted(monkeypatch):
-    monkeypatch.setattr(candidates, "MODEL_PAIRS", 0)        # every problem is "too large"
-    monkeypatch.setattr(candidates, "CANDIDATE_PAIRS", 0)    # at least 4 columns per task
+    monkeypatch.setattr(restriction, "MODEL_PAIRS", 0)        # every problem is "too large"
+    monkeypatch.setattr(restriction, "CANDIDATE_PAIRS", 0)    # at least 4 columns per task
 
 
 def _gap_like(seed: int, tasks: int = 6, pools: int = 3, count: int = 1) -> dict:
@@ -37,7 +37,7 @@ def _gap_like(seed: int, tasks: int = 6, pools: int = 3, count: int = 1) -> dict
 
 def test_greedy_fit_respects_capacity_and_is_what_it_says():
     problem = allocator.load(_gap_like(3, tasks=7, pools=3))
-    name, assignment, value = candidates.greedy_fit(problem, "cost")
+    name, assignment, value = restriction.greedy_fit(problem, "cost")
     plan = allocator.solve(problem, method="fcfs")           # any verified plan, for its shape
     import dataclasses
     from allocator.domain.plan import sequence
@@ -72,7 +72,7 @@ def test_restricted_model_plans_are_plans_and_its_bound_holds(seed, objective, r
 def test_candidates_keep_whole_pools_and_the_start():
     problem = allocator.load(_gap_like(1, tasks=5, pools=6, count=2))
     start = {t.name: "p5[1]" for t in problem.tasks}
-    keep = candidates.candidate_pools(problem, "cost", start, pairs=0)
+    keep = restriction.candidate_pools(problem, "cost", start, pairs=0)
     assert keep[:, 5].all()                          # the start's pool, for every task
     # 4 columns wanted, pools of 2 devices: the two cheapest pools (and the start's).
     price = np.where(problem.eligible, problem.price, np.inf)
@@ -90,19 +90,19 @@ def test_relaxed_bound_by_hand():
            "tasks": [{"name": f"t{i}", "compute": 1.8e15, "memory": 1} for i in range(2)]}
     problem = allocator.load(doc)
     # Each task: 0.5 h; cheapest 2/h x 0.5 h = 1 each; capacity ignored: 2.
-    assert candidates.relaxed_bound(problem, "cost") == pytest.approx(2.0)
+    assert restriction.relaxed_bound(problem, "cost") == pytest.approx(2.0)
     # Makespan: the larger of 1800 s (one task) and 3600 s / 2 devices.
-    assert candidates.relaxed_bound(problem, "makespan") == pytest.approx(1800.0)
+    assert restriction.relaxed_bound(problem, "makespan") == pytest.approx(1800.0)
 
 
 def test_a_large_problem_still_gets_a_heuristic_start(restricted, monkeypatch):
     calls = []
-    real = candidates.greedy_fit
+    real = restriction.greedy_fit
 
     def spy(problem, objective):
         calls.append(real(problem, objective))
         return calls[-1]
-    monkeypatch.setattr(candidates, "greedy_fit", spy)
+    monkeypatch.setattr(restriction, "greedy_fit", spy)
     problem = allocator.load(_gap_like(7, tasks=12, pools=4))
     plan = solved(problem, objective="cost", time_limit=5)
     assert len(calls) == 1 and calls[0] is not None
@@ -120,8 +120,8 @@ def test_lagrangian_bound_lies_between_the_relaxed_bound_and_the_optimum(seed):
     best = brute_force(problem, "cost")
     if best is None:
         pytest.skip("no plan")
-    bound = candidates.lagrangian_bound(problem, best, time.perf_counter() + 5)
-    assert candidates.relaxed_bound(problem, "cost") - 1e-9 <= bound <= best * (1 + 1e-9)
+    bound = restriction.lagrangian_bound(problem, best, time.perf_counter() + 5)
+    assert restriction.relaxed_bound(problem, "cost") - 1e-9 <= bound <= best * (1 + 1e-9)
 
 
 def test_lagrangian_bound_sees_capacity():
@@ -136,8 +136,8 @@ def test_lagrangian_bound_sees_capacity():
                       "throughput": 1e12, "cost_per_hour": 3}],
            "tasks": [{"name": f"t{i}", "compute": 3.6e15, "memory": 1} for i in range(2)]}
     problem = allocator.load(doc)
-    assert candidates.relaxed_bound(problem, "cost") == pytest.approx(2.0)
-    assert candidates.lagrangian_bound(problem, 4.0, time.perf_counter() + 5) == \
+    assert restriction.relaxed_bound(problem, "cost") == pytest.approx(2.0)
+    assert restriction.lagrangian_bound(problem, 4.0, time.perf_counter() + 5) == \
         pytest.approx(4.0, rel=1e-3)
 
 

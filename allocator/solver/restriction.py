@@ -24,6 +24,7 @@ import time
 import numpy as np
 
 from ..domain.problem import Problem
+from .candidate import Candidate
 
 MODEL_PAIRS = 1_000_000    # eligible task-device pairs above which the model is restricted
 CANDIDATE_PAIRS = 400_000  # task-device pairs the restricted model keeps (at least 4 per task)
@@ -40,7 +41,7 @@ def _coefficient(problem: Problem, objective: str) -> np.ndarray:
     return problem.price if objective == "cost" else problem.ptime
 
 
-def greedy_fit(problem: Problem, objective: str) -> tuple[str, dict[str, str], float] | None:
+def greedy_fit(problem: Problem, objective: str) -> Candidate | None:
     """A plan of every task, or None where the greedy gets stuck (or deadlines apply).
 
     Tasks go hardest first: for cost, largest regret (second cheapest pool minus cheapest);
@@ -77,7 +78,7 @@ def greedy_fit(problem: Problem, objective: str) -> tuple[str, dict[str, str], f
         value = float(coef[np.arange(len(placed)), pool_of[placed]].sum())
     else:
         value = float(load.max())
-    return "greedy_fit", assignment, value
+    return Candidate("greedy_fit", assignment, value)
 
 
 def candidate_pools(problem: Problem, objective: str, start: dict[str, str] | None,
