@@ -26,7 +26,9 @@ from rich.console import Console
 
 from . import __version__
 from .errors import AllocatorError, ProblemError
-from .domain.problem import HEURISTIC_OBJECTIVES, MEASURES, OBJECTIVES
+from .domain.problem import MEASURES
+from .objectives import HEURISTIC as HEURISTIC_OBJECTIVES
+from .objectives import NAMES as OBJECTIVES
 
 app = typer.Typer(
     no_args_is_help=True,

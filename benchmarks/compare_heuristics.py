@@ -27,7 +27,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import allocator  # noqa: E402
-from allocator.domain.checks import infeasibility  # noqa: E402
+from allocator.objectives import infeasibility  # noqa: E402
 from allocator.heuristics import HEURISTICS  # noqa: E402
 
 GiB = 2 ** 30

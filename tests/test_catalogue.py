@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 import allocator
-from allocator.domain.checks import check_objective_inputs
+from allocator.objectives import check_inputs as check_objective_inputs
 from allocator.objectives.load_balance import worst_ratio
 
 from .bruteforce import brute_force, random_problem

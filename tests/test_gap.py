@@ -14,7 +14,7 @@ import allocator
 from allocator.io import orlib as gap
 from allocator.errors import ProblemError
 from allocator.backends import SolveOptions, get_backend
-from allocator.objectives import FORMULATIONS
+from allocator.objectives import OBJECTIVES
 from allocator.heuristics import HEURISTICS
 from allocator.solver.starts import lp_rounding
 
@@ -96,7 +96,7 @@ def test_regret_and_lp_rounding_are_feasible_and_no_better_than_brute_force(seed
         assert plan.objective >= want
     # The LP-rounded start that seeds the solver: the LP's whole placements kept, the rest
     # placed by regret; feasible and no better than the optimum when it finds a plan.
-    built = FORMULATIONS["cost"].build(problem)
+    built = OBJECTIVES["cost"].build(problem)
     relaxed = get_backend("highs").solve(built.model.relaxed(), SolveOptions(), None)
     if relaxed.x is None:                       # the LP is infeasible, so is the problem
         assert want is None

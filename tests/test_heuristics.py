@@ -12,6 +12,7 @@ import allocator
 from allocator.domain.plan import sequence
 from allocator.heuristics import GREEDY, HEURISTICS
 from allocator.heuristics.local_search import improve
+from allocator.objectives import OBJECTIVES
 
 from .bruteforce import random_problem
 from .conftest import PROBLEMS
@@ -137,6 +138,6 @@ def test_local_search_never_worsens_its_start(start, objective):
                           status=allocator.Status.FEASIBLE, assignment=better,
                           schedule=sequence(problem, better))
     plan = dataclasses.replace(plan,
-                               objective=allocator.evaluate(problem, plan).objective(objective))
+                               objective=OBJECTIVES[objective].value(allocator.evaluate(problem, plan)))
     assert allocator.verify(problem, plan) == []
     assert plan.objective <= first.objective * (1 + 1e-12)

@@ -12,14 +12,14 @@ import allocator
 from allocator.io import orlib as gap
 from allocator.reductions import neighbourhoods as lns
 from allocator.backends import SolveOptions, get_backend
-from allocator.objectives import FORMULATIONS
+from allocator.objectives import OBJECTIVES
 from allocator.io.synthetic import fleet
 
 from .test_gap import brute_force, random_instance
 
 
 def _start(problem, objective):
-    built = FORMULATIONS[objective].build(problem)
+    built = OBJECTIVES[objective].build(problem)
     plan = allocator.solve(problem, objective=objective, method="regret")
     assert plan.status == "feasible"
     return built, built.encode(plan.assignment)
@@ -67,7 +67,7 @@ def test_search_reaches_no_better_than_brute_force_and_never_worsens(seed):
 
 def test_search_lowers_a_makespan_through_the_busiest_device():
     problem = fleet("unrelated", 40, 6, seed=1)
-    built = FORMULATIONS["makespan"].build(problem)
+    built = OBJECTIVES["makespan"].build(problem)
     plan = allocator.solve(problem, method="fcfs")
     x = built.encode(plan.assignment)
     best, rounds = lns.search(built.model, built.pairs, x, get_backend("highs"), None,
@@ -91,7 +91,7 @@ def test_solve_at_a_time_limit_stays_verified_and_bracketed():
 
 def test_search_reports_each_improvement_in_order():
     problem = fleet("unrelated", 40, 6, seed=1)
-    built = FORMULATIONS["makespan"].build(problem)
+    built = OBJECTIVES["makespan"].build(problem)
     x = built.encode(allocator.solve(problem, method="fcfs").assignment)
     heard = []
     best, rounds = lns.search(built.model, built.pairs, x, get_backend("highs"), None,

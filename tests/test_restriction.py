@@ -146,7 +146,7 @@ def test_a_cost_problem_past_the_rules_sizes_still_gets_a_start(monkeypatch):
     # run, and the greedy pass must still give a start.
     from allocator.solver import starts
     monkeypatch.setattr(starts, "QUICK", {"lpt": 0, "earliest_finish": 0})
-    monkeypatch.setattr(starts, "REGRET", {"cost": 0, "makespan": 0})
+    monkeypatch.setattr(starts, "REGRET", {"sum": 0, "bottleneck": 0})
     doc = _gap_like(4, tasks=8, pools=3)
     doc["horizon"] = "100h"                        # room for any order of placement
     problem = allocator.load(doc)

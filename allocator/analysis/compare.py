@@ -8,13 +8,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from ..domain.checks import check_objective_inputs
+from ..objectives import check_inputs as check_objective_inputs
 from ..errors import AllocatorError
 from ..objectives.metrics import evaluate
 from ..heuristics import HEURISTICS
 from ..io.problem_files import load
 from ..domain.plan import Plan
-from ..domain.problem import HEURISTIC_OBJECTIVES, Problem
+from ..domain.problem import Problem
+from ..objectives import HEURISTIC as HEURISTIC_OBJECTIVES
 from ..solver.pipeline import solve
 from .verify import verify
 

@@ -17,12 +17,8 @@ import numpy as np
 from .jobs import Job
 
 KINDS = ("cpu", "gpu", "tpu", "other")
-OBJECTIVES = ("makespan", "cost", "weighted_shortfall", "utilization", "load_balance")
-# Objectives that place every task on exactly one device (or split it, for load_balance);
-# the others allocate amounts of capacity and have no per-device schedule.
-ASSIGNMENT_OBJECTIVES = ("makespan", "cost", "load_balance")
-# Objectives the heuristic baselines (and so allocator.compare) cover.
-HEURISTIC_OBJECTIVES = ("makespan", "cost")
+# The objectives themselves are allocator.objectives (a registry); the domain knows only
+# the name a problem asks for.
 MEASURES = ("max_load", "inverse_sum")
 SENSES = ("min", "max")
 # What a pool's torch_device may say: cpu, cuda, cuda:N, or auto (a free GPU, else the CPU).

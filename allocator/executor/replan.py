@@ -17,8 +17,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..domain.problem import Problem
+from ..objectives import HEURISTIC
 
-RUNNABLE_OBJECTIVES = ("makespan", "cost")
+# The objectives a re-plan keeps: those the heuristics plan too (the last resort below).
+RUNNABLE_OBJECTIVES = HEURISTIC
 
 
 def replan(problem: Problem, tasks: dict[str, list[str]], *, objective: str, elapsed: float,

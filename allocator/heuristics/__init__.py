@@ -16,6 +16,7 @@ from typing import Callable
 from ..errors import AllocatorError
 from ..domain.plan import Plan, Status, sequence
 from ..domain.problem import Problem
+from ..objectives import HEURISTIC
 from . import greedy as g
 from .greedy import value
 from .local_search import improve
@@ -70,8 +71,9 @@ def run(problem: Problem, method: str, objective: str, seed: int | None = 0) -> 
     if method not in HEURISTICS:
         raise AllocatorError(f"unknown method {method!r}; choose 'optimal' or one of "
                              f"{', '.join(sorted(HEURISTICS))}")
-    if objective not in ("makespan", "cost"):
-        raise AllocatorError(f"heuristics plan the makespan and cost objectives, not {objective!r}")
+    if objective not in HEURISTIC:
+        raise AllocatorError(f"heuristics plan the {' and '.join(HEURISTIC)} objectives, not "
+                             f"{objective!r}")
     if problem.sense != "min":
         raise AllocatorError("heuristics minimise; this problem maximises (sense: max)")
     start = time.perf_counter()

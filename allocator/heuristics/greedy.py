@@ -14,6 +14,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..objectives import get
 from ..objectives.metrics import evaluate
 from ..domain.plan import Plan, Status
 from ..domain.problem import Problem
@@ -261,4 +262,4 @@ def value(problem: Problem, assignment: dict[str, str], objective: str) -> float
     """The objective of ``assignment`` (each device running its tasks back to back)."""
     plan = Plan(problem=problem.name, objective_name=objective, status=Status.FEASIBLE,
                 assignment=assignment)
-    return evaluate(problem, plan).objective(objective)
+    return get(objective).value(evaluate(problem, plan))

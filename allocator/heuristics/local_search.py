@@ -18,6 +18,7 @@ import time
 import numpy as np
 
 from ..domain.problem import Problem
+from ..objectives import get
 from .greedy import fits_device
 
 
@@ -34,7 +35,10 @@ def improve(problem: Problem, assignment: dict[str, str], objective: str,
     n, m = len(problem.tasks), len(problem.devices)
     where = np.array([problem.device_index[assignment[t.name]] for t in problem.tasks])
     P = problem.ptime[:, problem.device_pool]                     # task x device seconds
-    C = problem.price[:, problem.device_pool]                     # cost of task i on device d
+    # A sum of per-placement values (cost) is judged on its total; a bottleneck (makespan) on
+    # the larger of the two loads a move changes.
+    additive = get(objective).score == "sum"
+    C = get(objective).coefficient(problem)[:, problem.device_pool] if additive else None
     load = np.bincount(where, weights=P[np.arange(n), where], minlength=m)
     # Horizons are checked on the load vector; deadlines need each device's queue.
     has_deadlines = any(t.deadline is not None for t in problem.tasks)
@@ -52,7 +56,7 @@ def improve(problem: Problem, assignment: dict[str, str], objective: str,
                 break
             a = where[i]
             # Moves: task i to another device b.
-            if objective == "cost":
+            if additive:
                 gain = C[i, a] - C[i]
             else:
                 gain = load[a] - (load + P[i])                    # > 0: the pair's max drops
@@ -72,7 +76,7 @@ def improve(problem: Problem, assignment: dict[str, str], objective: str,
             b = where
             new_a = load[a] - P[i, a] + P[:, a]
             new_b = load[b] - P[rows, b] + P[i, b]
-            if objective == "cost":
+            if additive:
                 gain = (C[i, a] + C[rows, b]) - (C[:, a] + C[i, b])
                 scale = 1.0
             else:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..domain.problem import Problem
+from ..objectives import get
 from .greedy import _stuck, meets_deadlines, value
 
 
@@ -27,10 +28,10 @@ def regret(problem: Problem, objective: str, seed: int | None = None,
     ``fixed`` ({task index: device index}) places those tasks first, as given."""
     P = problem.ptime[:, problem.device_pool]                 # task x device, inf = ineligible
     H = problem.device_horizon
-    if objective == "makespan":
+    if get(objective).score == "bottleneck":
         candidates = [(P, True)]
     else:
-        C = problem.price[:, problem.device_pool]
+        C = get(objective).coefficient(problem)[:, problem.device_pool]
         share = P / np.where(np.isfinite(H), H, 1.0)[None, :]
         candidates = [(C, False), (P, False), (share, False), (C * share, False)]
     best, first_reason = None, None

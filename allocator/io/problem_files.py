@@ -14,7 +14,7 @@ from typing import Any, Mapping
 import numpy as np
 import yaml
 
-from ..domain.checks import check_problem
+from ..objectives import check_problem
 from ..errors import ProblemError
 from ..domain.jobs import read_job
 from ..domain.problem import TORCH_DEVICE, KINDS, Pool, Problem, Task

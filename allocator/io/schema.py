@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..domain.problem import KINDS, MEASURES, OBJECTIVES, SENSES
+from ..domain.problem import KINDS, MEASURES, SENSES
+from ..objectives import NAMES as OBJECTIVES
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,69 @@
-"""Formulations, one module per objective. Each has ``build(problem) -> Built``: a
-:class:`~allocator.model.sparse.LinearModel` and a decoder back to Plan fields. None imports a solver.
+"""Objectives, one module per objective, behind a registry that everything else asks.
+
+Each module defines ``OBJECTIVE`` (:class:`~allocator.objectives.base.Objective`): its model
+(``build(problem) -> Built``: a :class:`~allocator.model.sparse.LinearModel` and a decoder back
+to Plan fields; none imports a solver), its metric, what it needs from a problem, when a
+problem can have no plan for it, and how the heuristics score it. Adding an objective is
+adding a module here and listing it below.
+
+>>> sorted(OBJECTIVES)
+['cost', 'load_balance', 'makespan', 'utilization', 'weighted_shortfall']
+>>> OBJECTIVES["makespan"].heuristics, OBJECTIVES["utilization"].places_tasks
+(True, False)
 """
 
 from __future__ import annotations
 
-from types import ModuleType
-
+from ..domain.checks import InfeasibleError
+from ..domain.problem import Problem
+from ..errors import ProblemError
 from . import cost, load_balance, makespan, utilization, weighted_shortfall
-from ..model.assignment import Built
+from .base import Objective
 
-FORMULATIONS: dict[str, ModuleType] = {m.name: m for m in
-                                       (makespan, cost, weighted_shortfall, utilization,
-                                        load_balance)}
+OBJECTIVES: dict[str, Objective] = {m.OBJECTIVE.name: m.OBJECTIVE for m in
+                                    (makespan, cost, weighted_shortfall, utilization,
+                                     load_balance)}
+NAMES = tuple(OBJECTIVES)
+HEURISTIC = tuple(name for name, o in OBJECTIVES.items() if o.heuristics)
 
-__all__ = ["FORMULATIONS", "Built"]
+
+def get(name: str) -> Objective:
+    """The objective called ``name``; a clear error lists the others."""
+    if name not in OBJECTIVES:
+        raise ProblemError(f"unknown objective {name!r}; choose one of {', '.join(NAMES)}")
+    return OBJECTIVES[name]
+
+
+def check_inputs(problem: Problem, name: str) -> None:
+    """Raise :class:`ProblemError` if objective ``name`` lacks an input it needs."""
+    objective = get(name)
+    if problem.sense != "min" and not objective.maximisable:
+        raise ProblemError(f"sense {problem.sense!r} applies to the "
+                           f"{' and '.join(o.name for o in OBJECTIVES.values() if o.maximisable)}"
+                           f" objective only, not {name!r}", "sense")
+    objective.check_inputs(problem)
+
+
+def culprit(problem: Problem, name: str) -> tuple[str, str | None] | None:
+    """A reason naming the culprit, and the field path it points at, if the problem plainly
+    has no plan for objective ``name`` (necessary conditions only: the solver decides the
+    rest)."""
+    return get(name).culprit(problem)
+
+
+def infeasibility(problem: Problem, name: str) -> str | None:
+    """:func:`culprit`'s reason, or ``None``."""
+    found = culprit(problem, name)
+    return None if found is None else found[0]
+
+
+def check_problem(problem: Problem, name: str) -> None:
+    """Raise :class:`ProblemError` (or :class:`InfeasibleError`) for bad input."""
+    check_inputs(problem, name)
+    found = culprit(problem, name)
+    if found is not None:
+        raise InfeasibleError(*found)
+
+
+__all__ = ["HEURISTIC", "NAMES", "OBJECTIVES", "Objective", "check_inputs", "check_problem",
+           "culprit", "get", "infeasibility"]

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 
 from ..domain.problem import Problem
+from ..domain.units import format_quantity as fq
 
 if TYPE_CHECKING:
     from ..model.assignment import Built
@@ -31,16 +32,30 @@ class Objective:
     name: str
     summary: str                                     # one line, for help and docs
     build: Callable[..., "Built"]                    # the model: build(problem, ...) -> Built
-    value: Callable[["Metrics", str | None], float | None]   # its metric: (metrics, measure)
+    metric: Callable[[str | None], str]              # the Metrics field of its value, per measure
+    describe: Callable[[float, str | None], str]     # a value in words, per measure
     check_inputs: Callable[[Problem], None]          # raise ProblemError naming what it lacks
     culprit: Callable[[Problem], tuple[str, str | None] | None]   # why no plan can exist
     places_tasks: bool                               # an assignment and a schedule, not amounts
-    limits: tuple[str, ...] = ()                     # what can make it infeasible, in words
+    limits: tuple[str, ...] = ()                     # what it must respect: horizon, deadlines
     score: str | None = None                         # for the heuristics (SCORES); None: none
     coefficient: Callable[[Problem], np.ndarray] | None = None   # task x pool, for ``score``
     maximisable: bool = False                        # ``sense: max`` applies to it
+    measures: tuple[str, ...] = ()                   # the measures it offers (load_balance)
+    aggregable: bool = False                         # the aggregated and decomposed strategies
+                                                     # plan it (without deadlines)
 
     @property
     def heuristics(self) -> bool:
         """The heuristic baselines plan it (and so ``compare`` covers it)."""
         return self.score is not None
+
+    def value(self, metrics: "Metrics", measure: str | None = None) -> float | None:
+        """Its value for a plan, from the plan's metrics."""
+        return getattr(metrics, self.metric(measure))
+
+
+def seconds(value: float) -> str:
+    """A duration in words: ``6 s``, ``2.5 h (9000 s)``."""
+    text = fq(value, "time")
+    return text if text.endswith(" s") else f"{text} ({value:.6g} s)"

@@ -12,23 +12,17 @@ c[i,d] is the task's ``cost`` override for the device's pool, else the pool's
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from ..model.sparse import RowBuilder
 from ..domain.plan import sequence
+from ..domain import checks
+from .base import Objective
 from ..domain.problem import Problem
-from ..model.assignment import (
-    Built,
-    add_assignment_rows,
-    add_deadline_rows,
-    add_horizon_rows,
-    add_symmetry_rows,
-    decode_assignment,
-    encode_assignment,
-    integral_pairs,
-    pair_names,
-    pairs,
-)
+
+if TYPE_CHECKING:
+    from ..model.assignment import Built
 
 name = "cost"
 
@@ -36,6 +30,19 @@ name = "cost"
 def build(problem: Problem, keep: np.ndarray | None = None) -> Built:
     """The model; with ``keep`` (task x pool), over those pairs only (a restriction whose
     plans are plans of the whole problem)."""
+    from ..model.sparse import RowBuilder
+    from ..model.assignment import (
+        Built,
+        add_assignment_rows,
+        add_deadline_rows,
+        add_horizon_rows,
+        add_symmetry_rows,
+        decode_assignment,
+        encode_assignment,
+        integral_pairs,
+        pair_names,
+        pairs,
+    )
     P = pairs(problem, keep)
     rows = RowBuilder(P.n)
     add_assignment_rows(rows, problem, P)
@@ -57,3 +64,20 @@ def build(problem: Problem, keep: np.ndarray | None = None) -> Built:
     return Built(model, decode, sense=problem.sense, scale=sign,
                  encode=lambda assignment: encode_assignment(problem, P, assignment),
                  integral=lambda x: integral_pairs(P, x), pairs=P)
+
+
+def _check_inputs(problem: Problem) -> None:
+    checks.require_compute_and_memory(problem, name)
+    checks.require_prices(problem, name)
+
+
+OBJECTIVE = Objective(
+    name=name, summary="the sum of the tasks' prices (or profits, with sense: max)",
+    build=build, metric=lambda _measure: "cost",
+    describe=lambda value, _measure: f"{value:,.4f}",
+    check_inputs=_check_inputs,
+    culprit=lambda problem: checks.first(lambda: checks.unplaceable(problem),
+                                         lambda: checks.too_slow(problem),
+                                         lambda: checks.over_capacity(problem)),
+    places_tasks=True, limits=("horizon", "deadlines"),
+    score="sum", coefficient=lambda problem: problem.price, maximisable=True)

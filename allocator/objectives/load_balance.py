@@ -21,21 +21,18 @@ value (r = 1.05: 0.06 %), for loads inside [y_max / 10^4, y_max].
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import scipy.sparse as sp
 
 from .metrics import usable_devices
-from ..model.sparse import RowBuilder
 from ..domain.plan import split_schedule
-from ..domain.problem import Problem
-from ..model.assignment import (
-    Built,
-    add_assignment_rows,
-    add_horizon_rows,
-    add_load_rows,
-    pair_names,
-    pairs,
-)
+from ..domain import checks
+from .base import Objective, seconds
+from ..domain.problem import MEASURES, Problem
+
+if TYPE_CHECKING:
+    from ..model.assignment import Built
 
 name = "load_balance"
 RATIO = 1.05
@@ -53,6 +50,16 @@ def worst_ratio(ratio: float = RATIO) -> float:
 
 
 def build(problem: Problem, measure: str | None = None) -> Built:
+    import scipy.sparse as sp
+    from ..model.sparse import RowBuilder
+    from ..model.assignment import (
+        Built,
+        add_assignment_rows,
+        add_horizon_rows,
+        add_load_rows,
+        pair_names,
+        pairs,
+    )
     measure = measure or problem.measure
     P = pairs(problem)
     m = P.n_devices
@@ -116,3 +123,25 @@ def build(problem: Problem, measure: str | None = None) -> Built:
                 "objective": objective}
 
     return Built(model, decode)
+
+
+def _check_inputs(problem: Problem) -> None:
+    checks.require_compute_and_memory(problem, name)
+
+
+def _describe(value: float, measure: str | None) -> str:
+    if measure == "max_load":
+        return seconds(value)
+    return f"{value:.6g} (sum of 1/load-hours)"
+
+
+OBJECTIVE = Objective(
+    name=name, summary="the busiest device's load, or the sum of 1/load (tasks may split)",
+    build=build,
+    metric=lambda measure: "makespan" if (measure or "max_load") == "max_load"
+    else "inverse_load_sum",
+    describe=_describe,
+    check_inputs=_check_inputs,
+    culprit=lambda problem: checks.first(lambda: checks.unplaceable(problem),
+                                         lambda: checks.over_capacity(problem)),
+    places_tasks=True, limits=("horizon",), measures=MEASURES)

@@ -11,24 +11,17 @@ r"""Makespan: unrelated parallel machines with memory eligibility (R | M_i | C_m
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from ..model.sparse import RowBuilder
 from ..domain.plan import sequence
+from ..domain import checks
+from .base import Objective, seconds
 from ..domain.problem import Problem
-from ..model.assignment import (
-    Built,
-    add_assignment_rows,
-    add_deadline_rows,
-    add_horizon_rows,
-    add_load_rows,
-    add_symmetry_rows,
-    decode_assignment,
-    encode_assignment,
-    integral_pairs,
-    pair_names,
-    pairs,
-)
+
+if TYPE_CHECKING:
+    from ..model.assignment import Built
 
 name = "makespan"
 
@@ -36,6 +29,20 @@ name = "makespan"
 def build(problem: Problem, keep: np.ndarray | None = None) -> Built:
     """The model; with ``keep`` (task x pool), over those pairs only (a restriction whose
     plans are plans of the whole problem)."""
+    from ..model.sparse import RowBuilder
+    from ..model.assignment import (
+        Built,
+        add_assignment_rows,
+        add_deadline_rows,
+        add_horizon_rows,
+        add_load_rows,
+        add_symmetry_rows,
+        decode_assignment,
+        encode_assignment,
+        integral_pairs,
+        pair_names,
+        pairs,
+    )
     P = pairs(problem, keep)
     n = P.n + 1                                     # x, then C
     rows = RowBuilder(n)
@@ -64,3 +71,19 @@ def build(problem: Problem, keep: np.ndarray | None = None) -> Built:
 
     return Built(model, decode, encode=encode, integral=lambda x: integral_pairs(P, x),
                  pairs=P, task_columns=(P.ti, P.p))
+
+
+def _check_inputs(problem: Problem) -> None:
+    checks.require_compute_and_memory(problem, name)
+
+
+OBJECTIVE = Objective(
+    name=name, summary="the time the last device finishes",
+    build=build, metric=lambda _measure: "makespan",
+    describe=lambda value, _measure: seconds(value),
+    check_inputs=_check_inputs,
+    culprit=lambda problem: checks.first(lambda: checks.unplaceable(problem),
+                                         lambda: checks.too_slow(problem),
+                                         lambda: checks.over_capacity(problem)),
+    places_tasks=True, limits=("horizon", "deadlines"),
+    score="bottleneck", coefficient=lambda problem: problem.ptime, aggregable=True)

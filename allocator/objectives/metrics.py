@@ -67,14 +67,6 @@ class Metrics:
     weighted_shortfall: float | None = None
     utilization_ratio: float | None = None         # seed utilization: sum t / sum x
 
-    def objective(self, name: str, measure: str = "max_load") -> float | None:
-        """The value of objective ``name`` for this plan."""
-        if name == "load_balance":
-            return self.makespan if measure == "max_load" else self.inverse_load_sum
-        return {"makespan": self.makespan, "cost": self.cost,
-                "weighted_shortfall": self.weighted_shortfall,
-                "utilization": self.utilization_ratio}[name]
-
 
 def usable_devices(problem: Problem) -> list[str]:
     """Devices on which at least one task may run."""

@@ -22,17 +22,24 @@ expressing x as a share of the fleet is what makes that comparison well-posed.
 
 from __future__ import annotations
 
-import numpy as np
-import scipy.sparse as sp
+from typing import TYPE_CHECKING
 
-from ..model.sparse import RowBuilder
+import numpy as np
+
+from ..domain import checks
+from .base import Objective
 from ..domain.problem import Problem
-from ..model.assignment import Built
+
+if TYPE_CHECKING:
+    from ..model.assignment import Built
 
 name = "utilization"
 
 
 def build(problem: Problem) -> Built:
+    import scipy.sparse as sp
+    from ..model.sparse import RowBuilder
+    from ..model.assignment import Built
     compute_cap, memory_cap = problem.fleet_flop, problem.fleet_memory
     t = np.array([task.compute for task in problem.tasks]) / compute_cap
     m = np.array([task.memory for task in problem.tasks]) / memory_cap
@@ -61,3 +68,31 @@ def build(problem: Problem) -> Built:
         return {"amounts": amounts, "objective": float(t.sum() / share.sum())}
 
     return Built(model, decode, sense="max", scale=-1.0)
+
+
+def _check_inputs(problem: Problem) -> None:
+    checks.require_compute_and_memory(problem, name, compute_always=True)
+    checks.require_horizon(problem, name)
+
+
+def _over_fleet(problem: Problem) -> tuple[str, str] | None:
+    """The tasks' shares of the fleet (compute or memory, whichever is larger) exceed it."""
+    compute_cap, memory_cap = problem.fleet_flop, problem.fleet_memory
+    share = np.maximum([t.compute / compute_cap for t in problem.tasks],
+                       [t.memory / memory_cap for t in problem.tasks])
+    if share.sum() <= 1 + 1e-9:
+        return None
+    worst = int(np.argmax(share))
+    return (f"the tasks need {share.sum():.1%} of the fleet over its horizons "
+            f"(largest: task {problem.tasks[worst].name!r} "
+            f"with {share[worst]:.1%}); lengthen the horizon or add devices"), "horizon"
+
+
+OBJECTIVE = Objective(
+    name=name, summary="the share of the fleet the tasks' work uses (the seeds' ratio)",
+    build=build, metric=lambda _measure: "utilization_ratio",
+    describe=lambda value, _measure: f"{value:.6g}",
+    check_inputs=_check_inputs,
+    culprit=lambda problem: checks.first(lambda: checks.unplaceable(problem),
+                                         lambda: _over_fleet(problem)),
+    places_tasks=False)

@@ -14,17 +14,24 @@ ill-posed, so the amount is kept per (task, kind). It is an LP: amounts are divi
 
 from __future__ import annotations
 
-import numpy as np
-import scipy.sparse as sp
+from typing import TYPE_CHECKING
 
-from ..model.sparse import RowBuilder
+import numpy as np
+
+from ..domain import checks
+from .base import Objective
 from ..domain.problem import KINDS, Problem
-from ..model.assignment import Built
+
+if TYPE_CHECKING:
+    from ..model.assignment import Built
 
 name = "weighted_shortfall"
 
 
 def build(problem: Problem) -> Built:
+    import scipy.sparse as sp
+    from ..model.sparse import RowBuilder
+    from ..model.assignment import Built
     entries = [(i, KINDS.index(k), t.weight, want)
                for i, t in enumerate(problem.tasks) for k, want in t.demand.items() if want > 0]
     ti, ki, w, want = (np.array(col) for col in zip(*entries)) if entries else \
@@ -46,3 +53,17 @@ def build(problem: Problem) -> Built:
         return {"amounts": amounts}
 
     return Built(model, decode)
+
+
+def _check_inputs(problem: Problem) -> None:
+    checks.require_demand(problem, name)
+    checks.require_horizon(problem, name)
+
+
+OBJECTIVE = Objective(
+    name=name, summary="the weighted device-time the tasks ask for and do not get",
+    build=build, metric=lambda _measure: "weighted_shortfall",
+    describe=lambda value, _measure: f"{value / 3600:.6g} weighted device-hours",
+    check_inputs=_check_inputs,
+    culprit=lambda problem: None,                 # going short is allowed: always a plan
+    places_tasks=False)

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from ..domain.plan import Plan, Status
 from ..domain.problem import Problem
+from ..objectives import get
 from . import restriction
 
 log = logging.getLogger("allocator")
@@ -19,10 +20,11 @@ def whole_problem_bound(problem: Problem, objective: str, plan: Plan, mip_gap: f
     of the restriction's own (allocator.candidates): optimal only if that bound proves it."""
     if not plan.status.has_plan and plan.status is not Status.NO_SOLUTION:
         return plan
-    if plan.objective is None or objective != "cost" or problem.sense != "min":
+    if plan.objective is None or get(objective).score != "sum" or problem.sense != "min":
         bound = restriction.relaxed_bound(problem, objective)
     else:           # its first step, with no multipliers, is the relaxed bound
-        bound = restriction.lagrangian_bound(problem, plan.objective, deadline)
+        bound = restriction.lagrangian_bound(problem, plan.objective, deadline,
+                                             objective=objective)
     if plan.objective is None:
         return replace(plan, bound=bound, lp_bound=None)
     gap = (plan.objective - bound) / max(abs(plan.objective), 1e-12)

@@ -21,7 +21,8 @@ from dataclasses import dataclass, replace
 from ..backends import SolveOptions, Termination
 from ..domain.plan import Plan, Status, sequence
 from ..domain.problem import Problem
-from ..objectives import Built
+from ..model.assignment import Built
+from ..objectives import get
 from ..reductions import neighbourhoods as lns
 from .budget import FLOOR, Budget
 from .candidate import Candidate
@@ -222,7 +223,7 @@ def _neighbourhoods(run: ModelRun, options: SolveOptions, raw, x0, end: float):
     report = None if options.progress is None else (     # the live line follows the search
         lambda value: options.progress(None, value, raw.bound))
     best, rounds = lns.search(model, run.built.pairs, x, run.engine, run.solver, options,
-                              end, seed=options.seed, busiest=run.objective == "makespan",
+                              end, seed=options.seed, busiest=get(run.objective).score == "bottleneck",
                               on_improve=report)
     log.info("neighbourhood search: %d improving sub-models in %.1fs", rounds,
              time.perf_counter() - started)
@@ -247,9 +248,10 @@ def _why_none(run: ModelRun, status: Status, raw, time_limit_given: float | None
 
 def _infeasible_reason(problem: Problem, objective: str) -> str:
     parts = []
-    if problem.horizon is not None and objective in ("makespan", "cost", "load_balance"):
+    limits = get(objective).limits
+    if problem.horizon is not None and "horizon" in limits:
         parts.append(f"the horizon of {problem.horizon / 3600:g}h")
-    if objective in ("makespan", "cost") and any(t.deadline is not None for t in problem.tasks):
+    if "deadlines" in limits and any(t.deadline is not None for t in problem.tasks):
         parts.append("the task deadlines")
     what = " and ".join(parts) or "the constraints"
     return (f"no plan places every task within {what}: the solver proved it; every task fits "

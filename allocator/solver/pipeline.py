@@ -13,12 +13,11 @@ from typing import Any, Callable, Mapping
 
 from .. import heuristics
 from ..backends import SolveOptions, default_backend, get_backend
-from ..domain.checks import check_objective_inputs, infeasibility
 from ..domain.plan import Plan, Status
 from ..domain.problem import MEASURES, Problem
 from ..errors import AllocatorError
 from ..io.problem_files import load
-from ..objectives import FORMULATIONS
+from .. import objectives
 from ..reductions import aggregation as aggregated
 from . import restriction
 from .bounds import honest_bound, whole_problem_bound
@@ -101,10 +100,10 @@ def solve(problem: Problem | str | Mapping[str, Any], *, objective: str | None =
     budget = Budget(time_limit)              # every stage below draws on one time limit
     problem = load(problem)
     objective = objective or problem.objective
-    check_objective_inputs(problem, objective)
+    objectives.check_inputs(problem, objective)
     if measure is not None and measure not in MEASURES:
         raise AllocatorError(f"unknown measure {measure!r}; choose one of {', '.join(MEASURES)}")
-    measure = (measure or problem.measure) if objective == "load_balance" else None
+    measure = (measure or problem.measure) if objectives.get(objective).measures else None
     backend = backend or default_backend()
     engine = get_backend(backend) if method == "optimal" else None
     if engine is not None:
@@ -112,7 +111,7 @@ def solve(problem: Problem | str | Mapping[str, Any], *, objective: str | None =
     common = dict(problem=problem.name, objective_name=objective, method=method,
                   backend=backend if engine is not None else None, measure=measure,
                   strategy=strategy if engine is not None else None)
-    reason = infeasibility(problem, objective)
+    reason = objectives.infeasibility(problem, objective)
     if reason is not None:
         return Plan(status=Status.INFEASIBLE, reason=reason, **common)
     if engine is None:
@@ -134,10 +133,10 @@ def _by_model(problem: Problem, engine, solver: str | None, options: SolveOption
     """Build the objective's model (or the aggregated one; restricted to each task's best
     pools when too large to write in full) and solve it."""
     objective, strategy, measure = common["objective_name"], common["strategy"], common["measure"]
-    formulation = aggregated if strategy == "aggregated" else FORMULATIONS[objective]
+    formulation = aggregated if strategy == "aggregated" else objectives.get(objective)
     start = time.perf_counter()
     keep, first = None, None
-    if strategy == "full" and objective in ("cost", "makespan") and \
+    if strategy == "full" and objectives.get(objective).heuristics and \
             restriction.eligible_pairs(problem) > restriction.MODEL_PAIRS:
         # Too large to write in full: a greedy start over every pair, then a model over each
         # task's best pools (allocator.solver.restriction).
@@ -145,7 +144,7 @@ def _by_model(problem: Problem, engine, solver: str | None, options: SolveOption
         keep = restriction.candidate_pools(problem, objective, first and first.assignment)
         built = formulation.build(problem, keep)
     else:
-        built = (formulation.build(problem, measure) if objective == "load_balance"
+        built = (formulation.build(problem, measure) if measure is not None
                  else formulation.build(problem))
     build_seconds = time.perf_counter() - start
     log.info("%s/%s: %d columns, %d rows, %d nonzeros, built in %.3fs", objective, strategy,

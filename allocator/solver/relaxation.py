@@ -7,7 +7,7 @@ import numpy as np
 
 from ..backends import SolveOptions
 from ..model.sparse import rank_in_group
-from ..objectives import Built
+from ..model.assignment import Built
 
 
 SIFT_COLUMNS = 50_000       # columns from which the LP relaxation goes by column generation

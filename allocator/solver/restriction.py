@@ -24,6 +24,7 @@ import time
 import numpy as np
 
 from ..domain.problem import Problem
+from ..objectives import get
 from .candidate import Candidate
 
 MODEL_PAIRS = 1_000_000    # eligible task-device pairs above which the model is restricted
@@ -38,7 +39,12 @@ def eligible_pairs(problem: Problem) -> int:
 
 def _coefficient(problem: Problem, objective: str) -> np.ndarray:
     """Task x pool: what a pair adds to the objective (price, or time); inf where ineligible."""
-    return problem.price if objective == "cost" else problem.ptime
+    return get(objective).coefficient(problem)
+
+
+def _additive(objective: str) -> bool:
+    """The objective sums a value per placement (cost), rather than a bottleneck (makespan)."""
+    return get(objective).score == "sum"
 
 
 def greedy_fit(problem: Problem, objective: str) -> Candidate | None:
@@ -49,13 +55,13 @@ def greedy_fit(problem: Problem, objective: str) -> Candidate | None:
     horizon where it costs least (cost) or finishes earliest (makespan). Time O(tasks x
     devices) in numpy, one task at a time; memory O(tasks x pools).
     """
-    if objective not in ("cost", "makespan") or problem.sense != "min" or \
+    if not get(objective).heuristics or problem.sense != "min" or \
             any(t.deadline is not None for t in problem.tasks):
         return None
     pool_of = problem.device_pool
     horizon = problem.device_horizon * (1 + 1e-9)
     coef = _coefficient(problem, objective)
-    if objective == "cost":
+    if _additive(objective):
         two = np.partition(coef, 1, axis=1)[:, :2] if coef.shape[1] > 1 else \
             np.c_[coef, np.full(len(coef), np.inf)]
         regret = np.where(np.isfinite(two[:, 1]), two[:, 1] - two[:, 0], np.inf)
@@ -69,12 +75,12 @@ def greedy_fit(problem: Problem, objective: str) -> Candidate | None:
         room = load + time_on <= horizon                      # inf (ineligible) never fits
         if not room.any():
             return None
-        score = coef[i, pool_of] if objective == "cost" else load + time_on
+        score = coef[i, pool_of] if _additive(objective) else load + time_on
         d = int(np.argmin(np.where(room, score, np.inf)))
         placed[i] = d
         load[d] += time_on[d]
     assignment = {t.name: problem.devices[d] for t, d in zip(problem.tasks, placed)}
-    if objective == "cost":
+    if _additive(objective):
         value = float(coef[np.arange(len(placed)), pool_of[placed]].sum())
     else:
         value = float(load.max())
@@ -108,14 +114,14 @@ def relaxed_bound(problem: Problem, objective: str) -> float:
     pool (cost: the sum of the cheapest prices; makespan: the larger of the longest fastest
     time and the fastest times spread over every device)."""
     best = np.where(problem.eligible, _coefficient(problem, objective), np.inf).min(axis=1)
-    if objective == "cost":
+    if _additive(objective):
         return float(best.sum())
     return float(max(best.max(), best.sum() / len(problem.devices)))
 
 
 def lagrangian_bound(problem: Problem, upper: float, deadline: float,
-                     max_rounds: int = 200) -> float:
-    """A lower bound on the cost of every plan of the whole problem (deadlines and per-device
+                     max_rounds: int = 200, objective: str = "cost") -> float:
+    """A lower bound on the value of every plan of an additive objective (cost) of the whole problem (deadlines and per-device
     capacity relaxed to each pool's total): the best over subgradient steps of
 
         L(lam) = sum_i min_p (c[i,p] + lam_p t[i,p]) - sum_p lam_p count_p H_p,   lam >= 0,
@@ -125,12 +131,12 @@ def lagrangian_bound(problem: Problem, upper: float, deadline: float,
     halving the step after five rounds without progress; stops at ``deadline``
     (``time.perf_counter``), after ``max_rounds``, or when the bound meets ``upper``.
     """
-    c = np.where(problem.eligible, problem.price, np.inf)
+    c = np.where(problem.eligible, _coefficient(problem, objective), np.inf)
     t = np.where(problem.eligible, problem.ptime, 0.0)
     capacity = np.array([p.count for p in problem.pools]) * problem.pool_horizon
     finite = np.isfinite(capacity)
     if not finite.any():
-        return relaxed_bound(problem, "cost")
+        return relaxed_bound(problem, objective)
     capacity = np.where(finite, capacity, 0.0)
     lam = np.zeros(len(problem.pools))
     best, theta, stalled = -np.inf, 1.0, 0

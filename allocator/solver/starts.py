@@ -11,7 +11,8 @@ import numpy as np
 from .. import heuristics
 from ..domain.plan import sequence
 from ..domain.problem import Problem
-from ..objectives import Built
+from ..objectives import get
+from ..model.assignment import Built
 from ..reductions import aggregation as aggregated
 from . import restriction
 from .candidate import Candidate
@@ -20,7 +21,7 @@ log = logging.getLogger("allocator")
 
 QUICK = {"lpt": 400_000, "earliest_finish": 100_000}   # task-device pairs each rule may take
 
-REGRET = {"cost": 400_000, "makespan": 100_000}          # the regret rule, per objective
+REGRET = {"sum": 400_000, "bottleneck": 100_000}       # the regret rule, per kind of score
 
 IMPROVE = 20_000            # task-device pairs for local search without a deadline
 
@@ -40,10 +41,11 @@ def quick_plan(problem: Problem, objective: str, seed: int | None = 0,
     inside each pool). With ``improve``, local search then polishes the best (see
     :func:`polish`). No new rule starts after ``deadline`` (a ``time.perf_counter`` value).
     """
-    if problem.sense != "min" or objective not in ("makespan", "cost"):
+    score = get(objective).score
+    if problem.sense != "min" or score is None:
         return None
     size = len(problem.tasks) * len(problem.devices)
-    limits = {**QUICK, "regret": REGRET[objective]}
+    limits = {**QUICK, "regret": REGRET[score]}
     best = None
     for name, limit in limits.items():
         if size > limit or (deadline is not None and time.perf_counter() > deadline):
@@ -52,12 +54,13 @@ def quick_plan(problem: Problem, objective: str, seed: int | None = 0,
         if plan.status.has_plan:
             found = Candidate(name, dict(plan.assignment), float(plan.objective))
             best = found if found.beats(best) else best
-    if best is None and (objective == "cost" or problem.has_horizon) and \
+    if best is None and (score == "sum" or problem.has_horizon) and \
             (deadline is None or time.perf_counter() <= deadline):
         # Too large for the rules above, with capacity to respect (pool_lpt, below, ignores
         # it): one greedy pass in numpy (allocator.solver.restriction).
         best = restriction.greedy_fit(problem, objective)
-    if best is None and objective == "makespan" and not problem.has_horizon and \
+    if best is None and score == "bottleneck" and get(objective).aggregable and \
+            not problem.has_horizon and \
             not any(t.deadline is not None for t in problem.tasks):
         # Too large for the task-by-device rules: one pass over pools, then a packing.
         assignment = aggregated.pool_lpt(problem)

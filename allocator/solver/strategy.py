@@ -4,6 +4,7 @@ chosen from the problem's size and pool structure (docs/performance.md)."""
 from __future__ import annotations
 
 from ..domain.problem import Problem
+from ..objectives import OBJECTIVES, get
 from ..errors import AllocatorError
 
 
@@ -27,10 +28,11 @@ def choose_strategy(problem: Problem, objective: str, strategy: str = "auto") ->
     if strategy not in STRATEGIES:
         raise AllocatorError(f"unknown strategy {strategy!r}; choose one of "
                              f"{', '.join(STRATEGIES)}")
-    simple = objective == "makespan" and not any(t.deadline is not None for t in problem.tasks)
+    simple = get(objective).aggregable and not any(t.deadline is not None for t in problem.tasks)
     if strategy != "auto":
         if strategy != "full" and not simple:
-            raise AllocatorError(f"the {strategy} strategy plans the makespan objective without "
+            plans = " and ".join(o.name for o in OBJECTIVES.values() if o.aggregable)
+            raise AllocatorError(f"the {strategy} strategy plans the {plans} objective without "
                                  f"deadlines; use strategy='full' for this problem")
         return strategy
     n, d, k = len(problem.tasks), len(problem.devices), len(problem.pools)

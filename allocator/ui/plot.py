@@ -8,6 +8,7 @@ import numpy as np
 
 from ..domain.plan import Plan
 from ..domain.problem import Problem
+from ..objectives import OBJECTIVES
 
 
 def _pyplot():
@@ -67,7 +68,7 @@ def gantt(problem: Problem, plan: Plan, path: str | Path) -> None:
     height = 1.5 + 0.28 * len(problem.devices)
     fig, ax = plt.subplots(figsize=(12, height))
     title = f"{problem.name}: {plan.method} {plan.objective_name}"
-    if plan.objective is not None and plan.objective_name == "makespan":
+    if plan.objective is not None and _in_seconds(plan):
         title += f" = {plan.objective / 3600:.4g} h"
     draw_gantt(ax, problem, plan, title)
     fig.tight_layout()
@@ -116,10 +117,17 @@ def comparison_figure(problem: Problem, comparison, path: str | Path) -> None:
     plt.close(fig)
 
 
+def _in_seconds(plan: Plan) -> bool:
+    """The plan's objective is the makespan itself (a time, whatever the measure)."""
+    objective = OBJECTIVES.get(plan.objective_name)
+    return objective is not None and not objective.measures and \
+        objective.metric(plan.measure) == "makespan"
+
+
 def _fmt(plan: Plan) -> str:
     if plan.objective is None:
         return "-"
-    if plan.objective_name == "makespan":
+    if _in_seconds(plan):
         return f"{plan.objective / 3600:.4g} h" if plan.objective >= 7200 else f"{plan.objective:.4g} s"
     return f"{plan.objective:.4g}"
 

@@ -6,6 +6,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from ..objectives import OBJECTIVES
 from ..objectives.metrics import evaluate
 from ..domain.plan import Plan
 from ..domain.problem import Problem
@@ -15,17 +16,9 @@ from ..domain.units import format_quantity as fq
 def format_objective(plan: Plan, value: float | None) -> str:
     if value is None:
         return "-"
-    if plan.objective_name == "makespan" or (plan.objective_name == "load_balance"
-                                             and plan.measure == "max_load"):
-        text = fq(value, "time")
-        return text if text.endswith(" s") else f"{text} ({value:.6g} s)"
-    if plan.objective_name == "weighted_shortfall":
-        return f"{value / 3600:.6g} weighted device-hours"
-    if plan.objective_name == "cost":
-        return f"{value:,.4f}"
-    if plan.objective_name == "load_balance":
-        return f"{value:.6g} (sum of 1/load-hours)"
-    return f"{value:.6g}"
+    if plan.objective_name not in OBJECTIVES:
+        return f"{value:.6g}"
+    return OBJECTIVES[plan.objective_name].describe(value, plan.measure)
 
 
 def summary(problem: Problem, plan: Plan) -> Table:
@@ -50,9 +43,10 @@ def summary(problem: Problem, plan: Plan) -> Table:
         if plan.gap is not None:
             t.add_row("gap", f"{plan.gap:.4%}")
         m = evaluate(problem, plan)
-        if m.makespan is not None and plan.objective_name != "makespan":
+        shown = _metric_of(plan)                  # the metric already shown as the value
+        if m.makespan is not None and shown != "makespan":
             t.add_row("makespan", fq(m.makespan, "time"))
-        if m.cost is not None and plan.objective_name != "cost" and any(
+        if m.cost is not None and shown != "cost" and any(
                 p.cost_per_hour is not None for p in problem.pools):
             t.add_row("cost", f"{m.cost:,.4f}")
         if m.mean_utilization is not None:
@@ -70,10 +64,16 @@ def summary(problem: Problem, plan: Plan) -> Table:
     return t
 
 
+def _metric_of(plan: Plan) -> str | None:
+    """The Metrics field that holds the plan's own objective."""
+    objective = OBJECTIVES.get(plan.objective_name)
+    return None if objective is None else objective.metric(plan.measure)
+
+
 def plan_table(problem: Problem, plan: Plan) -> Table | None:
     if not plan.status.has_plan:
         return None
-    if plan.amounts and plan.objective_name == "utilization":
+    if plan.amounts and _metric_of(plan) == "utilization_ratio":      # shares of the fleet
         t = Table(title="allocated shares")
         for col in ("task", "compute need", "memory need", "share", "compute given", "memory given"):
             t.add_column(col, justify="left" if col == "task" else "right")
@@ -120,7 +120,7 @@ def render(problem: Problem, plan: Plan) -> Group:
 
 def comparison_table(problem: Problem, comparison) -> Table:
     """Rows: methods; columns: status, objective, ratios, the other metric, utilization, time."""
-    is_makespan = comparison.objective_name == "makespan"
+    is_makespan = OBJECTIVES[comparison.objective_name].metric(None) == "makespan"
     t = Table(title=f"{problem.name}: {comparison.objective_name}, optimal vs heuristics")
     other = "cost" if is_makespan else "makespan"
     for col in ("method", "status", comparison.objective_name, "× optimum", "× bound", other,
