@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 import allocator
-from allocator.executor.processes import DeviceRunner, Logs, Order, Placement
+from allocator.executor.logs import Logs
+from allocator.executor.processes import DeviceRunner, Order, Placement
 from allocator.executor.profiler import profile
 
 from .conftest import ROOT

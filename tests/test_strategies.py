@@ -119,7 +119,7 @@ def test_progress_reports_incumbent_and_bound():
 
 
 def test_cli_progress_line_only_after_a_while():
-    from allocator.cli import SolveProgress
+    from allocator.cli.common import SolveProgress
     buf = io.StringIO()
     console = Console(file=buf, force_terminal=True, width=120)
     with SolveProgress(console, after=2.0) as progress:

@@ -1,10 +1,11 @@
-"""Memory measured on a device: the live tensor bytes of CPU work (a dispatch-mode tracker)
-and CUDA's own peak counters. The estimate these are compared with is
+"""Memory measured on a device: the live tensor bytes of CPU work (a dispatch-mode tracker),
+CUDA's own peak counters, and a command's peak resident memory from the kernel. The estimate these are compared with is
 :mod:`allocator.domain.memory`.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import weakref
 
@@ -116,3 +117,45 @@ class PeakMemory:
         else:
             self._tracker.__exit__(*exc)
             self.peak = float(self._tracker.peak)
+
+
+# -- a command's peak, from the kernel ------------------------------------------------------
+
+class CommandMemory:
+    """The peak resident memory of a command.
+
+    The kernel's ``ru_maxrss`` of a child also counts what its parent had resident when it
+    forked (Linux keeps the larger of the pre-exec and post-exec peaks), so it is the
+    command's own peak only when it exceeds the spawner's resident size. Otherwise the
+    command's peak is the largest ``VmHWM`` sampled from ``/proc`` while it ran (a peak in
+    its last moments may then be missed); ``None`` when neither tells.
+    """
+
+    def __init__(self, pid: int, spawner: float | None):
+        self.pid, self.spawner, self.sampled = pid, spawner, None
+
+    def sample(self) -> None:
+        try:
+            with open(f"/proc/{self.pid}/status", encoding="ascii", errors="replace") as fh:
+                for line in fh:
+                    if line.startswith("VmHWM:"):
+                        value = float(line.split()[1]) * 1024
+                        self.sampled = max(self.sampled or 0.0, value)
+                        return
+        except (OSError, ValueError, IndexError):
+            pass
+
+    def peak(self, rusage) -> float | None:
+        maxrss = float(rusage.ru_maxrss) * 1024 if rusage is not None else None
+        if maxrss is not None and self.spawner is not None and maxrss > 1.05 * self.spawner:
+            return maxrss
+        return self.sampled
+
+
+def resident_bytes() -> float | None:
+    """This process's resident memory now (from ``/proc/self/statm``)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as fh:
+            return float(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None

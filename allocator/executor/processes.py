@@ -33,9 +33,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .logs import Logs, file_name, stderr_tail
+from .memory import CommandMemory, resident_bytes
+
 GRACE_SECONDS = 5.0          # between SIGTERM and SIGKILL
-TAIL_LINES = 20
-TAIL_BYTES = 4096
 
 # What a failure's text says about its cause; the failure policy decides what it means.
 _OUT_OF_MEMORY = re.compile(r"out of memory|OutOfMemoryError|CUBLAS_STATUS_ALLOC_FAILED")
@@ -114,51 +115,6 @@ class Placement:
         ids = [x.strip() for x in mine.split(",")] if mine else []
         visible = ids[index] if index < len(ids) else str(index)
         return cls(device, torch_device, visible, "cuda:0")
-
-
-class Logs:
-    """The folder of the tasks' output files."""
-
-    def __init__(self, folder: str | Path):
-        self.folder = Path(folder)
-
-    def paths(self, task: str) -> tuple[Path, Path]:
-        stem = _file_name(task)
-        return self.folder / f"{stem}.out", self.folder / f"{stem}.err"
-
-    def begin(self, order: Order, placement: Placement) -> tuple[Path, Path, int]:
-        """Append an attempt's header to both files; ``(out, err, offset of the attempt's
-        stderr)``."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        out, err = self.paths(order.task)
-        header = (f"=== {order.task}: attempt {order.attempt} on {placement.device} "
-                  f"({placement.torch_device}) at {time.strftime('%Y-%m-%d %H:%M:%S')} ===\n")
-        for path in (out, err):
-            with open(path, "a", encoding="utf-8") as fh:
-                fh.write(header)
-        return out, err, err.stat().st_size
-
-
-def _file_name(task: str) -> str:
-    safe = re.sub(r"[^A-Za-z0-9._-]", "_", task)[:100].lstrip(".") or "task"
-    if safe != task:                 # two names that differ only in odd characters stay apart
-        import hashlib
-        safe += "-" + hashlib.sha256(task.encode()).hexdigest()[:8]
-    return safe
-
-
-def stderr_tail(path: Path, offset: int) -> str | None:
-    """The last lines an attempt wrote to stderr (from ``offset``), bounded in size."""
-    try:
-        with open(path, "rb") as fh:
-            size = fh.seek(0, os.SEEK_END)
-            fh.seek(max(offset, size - 16 * TAIL_BYTES))
-            data = fh.read()
-    except OSError:
-        return None
-    lines = data.decode("utf-8", "replace").splitlines()[-TAIL_LINES:]
-    text = "\n".join(line[:500] for line in lines).strip()
-    return text[-TAIL_BYTES:] or None
 
 
 def classify(error: str | None, tail: str | None, default: str) -> str:
@@ -266,7 +222,7 @@ class DeviceRunner:
 
     def _run_command(self, order: Order, out: Path, err: Path) -> Outcome:
         start = time.time()
-        spawner = _resident_bytes()
+        spawner = resident_bytes()
         try:
             with open(out, "ab") as fo, open(err, "ab") as fe:
                 proc = subprocess.Popen(order.command, cwd=order.cwd,
@@ -278,7 +234,7 @@ class DeviceRunner:
                 fe.write(f"cannot start {order.command[0]!r}: {exc.strerror or exc}\n")
             return Outcome("failed", start, time.time(),
                            f"cannot start {order.command[0]!r}: {exc.strerror or exc}", "start")
-        meter = _CommandMemory(proc.pid, spawner)      # Popen returns once the exec succeeded
+        meter = CommandMemory(proc.pid, spawner)      # Popen returns once the exec succeeded
         status, rusage, how = self._wait(proc.pid, order.timeout, start,
                                          lambda sig: _signal_group(proc.pid, sig), meter.sample)
         end = time.time()
@@ -352,7 +308,7 @@ class DeviceRunner:
         from multiprocessing.connection import Connection
         mine, theirs = socket.socketpair()
         self.logs.folder.mkdir(parents=True, exist_ok=True)
-        log = self.logs.folder / f"worker-{_file_name(self.placement.device)}.log"
+        log = self.logs.folder / f"worker-{file_name(self.placement.device)}.log"
         with open(log, "ab") as fh:
             proc = subprocess.Popen(
                 [sys.executable, "-c", "from allocator.executor.worker import main; "
@@ -420,46 +376,6 @@ class DeviceRunner:
         return self._ended(how, code, start, end, order, None)
 
 
-class _CommandMemory:
-    """The peak resident memory of a command.
-
-    The kernel's ``ru_maxrss`` of a child also counts what its parent had resident when it
-    forked (Linux keeps the larger of the pre-exec and post-exec peaks), so it is the
-    command's own peak only when it exceeds the spawner's resident size. Otherwise the
-    command's peak is the largest ``VmHWM`` sampled from ``/proc`` while it ran (a peak in
-    its last moments may then be missed); ``None`` when neither tells.
-    """
-
-    def __init__(self, pid: int, spawner: float | None):
-        self.pid, self.spawner, self.sampled = pid, spawner, None
-
-    def sample(self) -> None:
-        try:
-            with open(f"/proc/{self.pid}/status", encoding="ascii", errors="replace") as fh:
-                for line in fh:
-                    if line.startswith("VmHWM:"):
-                        value = float(line.split()[1]) * 1024
-                        self.sampled = max(self.sampled or 0.0, value)
-                        return
-        except (OSError, ValueError, IndexError):
-            pass
-
-    def peak(self, rusage) -> float | None:
-        maxrss = float(rusage.ru_maxrss) * 1024 if rusage is not None else None
-        if maxrss is not None and self.spawner is not None and maxrss > 1.05 * self.spawner:
-            return maxrss
-        return self.sampled
-
-
-def _resident_bytes() -> float | None:
-    """This process's resident memory now (from ``/proc/self/statm``)."""
-    try:
-        with open("/proc/self/statm", encoding="ascii") as fh:
-            return float(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 def _signal_group(pid: int, sig: int) -> None:
     try:
         os.killpg(pid, sig)
@@ -467,5 +383,4 @@ def _signal_group(pid: int, sig: int) -> None:
         pass
 
 
-__all__ = ["DeviceRunner", "Logs", "Order", "Outcome", "Placement", "classify",
-           "die_with_parent", "stderr_tail"]
+__all__ = ["DeviceRunner", "Order", "Outcome", "Placement", "classify", "die_with_parent"]

@@ -29,7 +29,8 @@ from ..domain.problem import Problem, Task
 from .devices import resolve_devices
 from ..domain.memory import estimate_memory
 from .memory import PeakMemory
-from .processes import DeviceRunner, Logs, Order, Placement
+from .logs import Logs
+from .processes import DeviceRunner, Order, Placement
 from ..domain.workloads import split, workload_flop, workload_model
 from .workloads import run_workload, warm_up
 

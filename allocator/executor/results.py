@@ -143,7 +143,7 @@ class ExecutionReport:
 
 def load_report(path: str | Path, problem: Problem | None = None) -> ExecutionReport:
     """A saved report (``run --out``) or a journal (``run --journal``) as a report."""
-    from ..io.problem_files import read_text
+    from ..io.text import read_text
     from .journal import Journal
     path = Path(path)
     text = read_text(path, "run report or journal", "JSON")

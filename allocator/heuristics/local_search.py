@@ -56,12 +56,7 @@ def improve(problem: Problem, assignment: dict[str, str], objective: str,
                 break
             a = where[i]
             # Moves: task i to another device b.
-            if additive:
-                gain = C[i, a] - C[i]
-            else:
-                gain = load[a] - (load + P[i])                    # > 0: the pair's max drops
-            gain[a] = -np.inf
-            gain[~np.isfinite(P[i]) | (load + P[i] > limit)] = -np.inf
+            gain = _move_gain(i, a, load, P, C, limit)
             moved = False
             for b in np.flatnonzero(gain > eps * max(1.0, load[a])):
                 if ok(b, np.r_[np.flatnonzero(where == b), i]):
@@ -72,18 +67,8 @@ def improve(problem: Problem, assignment: dict[str, str], objective: str,
                     break
             if moved:
                 continue
-            # Swaps: task i with a task j on another device b = where[j].
-            b = where
-            new_a = load[a] - P[i, a] + P[:, a]
-            new_b = load[b] - P[rows, b] + P[i, b]
-            if additive:
-                gain = (C[i, a] + C[rows, b]) - (C[:, a] + C[i, b])
-                scale = 1.0
-            else:
-                gain = np.maximum(load[a], load[b]) - np.maximum(new_a, new_b)
-                scale = max(1.0, load[a])
-            gain[b == a] = -np.inf
-            gain[~np.isfinite(gain) | (new_a > limit[a]) | (new_b > limit[b])] = -np.inf
+            # Swaps: task i with a task j on another device where[j].
+            gain, scale = _swap_gain(i, a, where, load, P, C, limit)
             for j in np.flatnonzero(gain > eps * scale):
                 bj = where[j]
                 tasks_a = np.r_[np.flatnonzero((where == a) & (rows != i)), j]
@@ -97,3 +82,31 @@ def improve(problem: Problem, assignment: dict[str, str], objective: str,
         if not improved or (deadline is not None and time.perf_counter() > deadline):
             break
     return {t.name: problem.devices[where[i]] for i, t in enumerate(problem.tasks)}
+
+
+def _move_gain(i: int, a: int, load: np.ndarray, P: np.ndarray, C: np.ndarray | None,
+               limit: np.ndarray) -> np.ndarray:
+    """Per device b: what moving task i from device a to b gains (-inf where it may not go).
+    With prices ``C`` (an additive objective) the drop in cost; else the drop in the larger
+    of the two loads."""
+    gain = C[i, a] - C[i] if C is not None else load[a] - (load + P[i])
+    gain[a] = -np.inf
+    gain[~np.isfinite(P[i]) | (load + P[i] > limit)] = -np.inf
+    return gain
+
+
+def _swap_gain(i: int, a: int, where: np.ndarray, load: np.ndarray, P: np.ndarray,
+               C: np.ndarray | None, limit: np.ndarray) -> tuple[np.ndarray, float]:
+    """Per task j: what swapping task i (on device a) with j (on where[j]) gains, and the
+    scale a gain must exceed a tiny share of."""
+    rows = np.arange(len(where))
+    b = where
+    new_a = load[a] - P[i, a] + P[:, a]
+    new_b = load[b] - P[rows, b] + P[i, b]
+    if C is not None:
+        gain, scale = (C[i, a] + C[rows, b]) - (C[:, a] + C[i, b]), 1.0
+    else:
+        gain, scale = np.maximum(load[a], load[b]) - np.maximum(new_a, new_b), max(1.0, load[a])
+    gain[b == a] = -np.inf
+    gain[~np.isfinite(gain) | (new_a > limit[a]) | (new_b > limit[b])] = -np.inf
+    return gain, scale

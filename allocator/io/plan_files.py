@@ -10,7 +10,7 @@ import yaml
 
 from ..domain.plan import Plan
 from ..errors import ProblemError
-from .problem_files import read_text
+from .text import read_text
 from .yaml_safe import parse
 
 

@@ -20,6 +20,7 @@ from ..domain.jobs import read_job
 from ..domain.problem import TORCH_DEVICE, KINDS, Pool, Problem, Task
 from .schema import MAX_DEVICES, POOL_FIELDS, PROBLEM_FIELDS, TASK_FIELDS, Field
 from ..domain.units import MAXIMUM, as_float, check_maximum, parse_quantity
+from .text import read_text
 from .yaml_safe import parse
 
 __all__ = ["load", "loads", "from_dict", "to_dict", "dump"]
@@ -50,24 +51,6 @@ def load(source: str | Path | Mapping[str, Any] | Problem, *, check: bool = True
         return loads(read_text(path), source=str(path), check=check, objective=objective,
                      base=path.parent)
     raise TypeError(f"load() takes a path, a dict or a Problem, not {type(source).__name__}")
-
-
-def read_text(path: Path, what: str = "problem file", written_in: str = "YAML") -> str:
-    """The UTF-8 text of a file; anything else (missing, a folder, binary) is a
-    :class:`ProblemError` naming the file (``what`` it should be, ``written_in`` what)."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ProblemError(f"no such {what}", source=str(path)) from None
-    except IsADirectoryError:
-        raise ProblemError(f"is a directory, not a {what}", source=str(path)) from None
-    except OSError as exc:
-        raise ProblemError(f"cannot read: {exc.strerror or exc}", source=str(path)) from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ProblemError(f"is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
-                           f"{exc.start}); a {what} is {written_in}", source=str(path)) from None
 
 
 def loads(text: str, *, source: str | None = None, check: bool = True,

@@ -179,34 +179,7 @@ def build(root: yaml.Node, source: str | None = None) -> Any:
         key = id(node)
         if finished:
             open_nodes.discard(key)
-            h, n = 0, 1
-            if node.__class__ is yaml.MappingNode:
-                value: Any = {}
-                merged = []
-                for k, v in node.value:
-                    if v.__class__ is scalar_node:
-                        item, n = scalar(v), n + 2
-                    else:
-                        item, h, n = built[id(v)], max(h, height[id(v)]), n + 1 + size[id(v)]
-                    if k.tag == _MERGE:
-                        merged.append((k, item))
-                    else:
-                        value[scalar(k)] = item
-                if merged:
-                    value = _merge(merged, value, source)
-            else:
-                value = []
-                for v in node.value:
-                    if v.__class__ is scalar_node:
-                        value.append(scalar(v))
-                        n += 1
-                    else:
-                        value.append(built[id(v)])
-                        h, n = max(h, height[id(v)]), n + size[id(v)]
-            if h + 1 > MAX_DEPTH:
-                raise ProblemError(f"nesting deeper than {MAX_DEPTH} levels (aliases expanded)",
-                                   line=_line(node), source=source)
-            built[key], height[key], size[key] = value, h + 1, n
+            _finish(node, built, height, size, scalar, source)
             continue
         if key in height:
             continue
@@ -230,6 +203,42 @@ def build(root: yaml.Node, source: str | None = None) -> Any:
                            f"more than the limit of {limit:,} (an alias bomb?)",
                            line=_line(root), source=source)
     return built[id(root)]
+
+
+def _finish(node: yaml.Node, built: dict, height: dict, size: dict, scalar,
+            source: str | None) -> None:
+    """Build a collection whose children are built: its value, its height (levels of
+    collections at and below it) and its size once aliases are expanded."""
+    h, n = 0, 1
+    scalar_node = yaml.ScalarNode
+    if node.__class__ is yaml.MappingNode:
+        value: Any = {}
+        merged = []
+        for k, v in node.value:
+            if v.__class__ is scalar_node:
+                item, n = scalar(v), n + 2
+            else:
+                item, h, n = built[id(v)], max(h, height[id(v)]), n + 1 + size[id(v)]
+            if k.tag == _MERGE:
+                merged.append((k, item))
+            else:
+                value[scalar(k)] = item
+        if merged:
+            value = _merge(merged, value, source)
+    else:
+        value = []
+        for v in node.value:
+            if v.__class__ is scalar_node:
+                value.append(scalar(v))
+                n += 1
+            else:
+                value.append(built[id(v)])
+                h, n = max(h, height[id(v)]), n + size[id(v)]
+    if h + 1 > MAX_DEPTH:
+        raise ProblemError(f"nesting deeper than {MAX_DEPTH} levels (aliases expanded)",
+                           line=_line(node), source=source)
+    key = id(node)
+    built[key], height[key], size[key] = value, h + 1, n
 
 
 def _merge(merged: list[tuple[yaml.Node, Any]], explicit: dict, source: str | None) -> dict:

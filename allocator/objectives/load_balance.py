@@ -50,16 +50,9 @@ def worst_ratio(ratio: float = RATIO) -> float:
 
 
 def build(problem: Problem, measure: str | None = None) -> Built:
-    import scipy.sparse as sp
+    from ..model.assignment import (Built, add_assignment_rows, add_horizon_rows,
+                                    add_load_rows, pair_names, pairs)
     from ..model.sparse import RowBuilder
-    from ..model.assignment import (
-        Built,
-        add_assignment_rows,
-        add_horizon_rows,
-        add_load_rows,
-        pair_names,
-        pairs,
-    )
     measure = measure or problem.measure
     P = pairs(problem)
     m = P.n_devices
@@ -78,21 +71,7 @@ def build(problem: Problem, measure: str | None = None) -> Built:
         c = np.r_[np.zeros(P.n), 1.0]
         hi = np.inf
     else:
-        # u_d lies above every tangent of 1/y at the device's breakpoints (y in hours).
-        y_max = np.asarray(load.sum(axis=1)).ravel() / 3600.0
-        blocks, lo, labels = [], [], []
-        for col, d in enumerate(usable):
-            b = breakpoints(float(y_max[d]))
-            k = b.shape[0]
-            y_row = load[[d]] / 3600.0                       # y_d as a row over x
-            u = sp.csr_array((np.ones(k), (np.arange(k), np.full(k, col))), shape=(k, extra))
-            # u_d + y_d / b^2 >= 2 / b
-            blocks.append(sp.hstack([sp.kron(sp.csr_array((1 / b ** 2)[:, None]), y_row), u]))
-            lo.append(2 / b)
-            labels.append((problem.devices[d], k))
-        if blocks:
-            rows.add(sp.vstack(blocks), np.concatenate(lo), np.inf,
-                     lambda: [f"tangent[{d},{j}]" for d, k in labels for j in range(k)])
+        _add_tangent_rows(rows, problem, load, usable)
         c = np.r_[np.zeros(P.n), np.ones(extra)]
         hi = np.inf
     model = rows.build(c, np.zeros(P.n + extra), np.r_[np.ones(P.n), np.full(extra, hi)],
@@ -123,6 +102,27 @@ def build(problem: Problem, measure: str | None = None) -> Built:
                 "objective": objective}
 
     return Built(model, decode)
+
+
+def _add_tangent_rows(rows, problem: Problem, load, usable: np.ndarray) -> None:
+    """u_d lies above every tangent of 1/y at the device's breakpoints (y in hours), for the
+    usable devices ``usable`` (u_d is the column after the pairs' for its rank in it)."""
+    import scipy.sparse as sp
+    extra = len(usable)
+    y_max = np.asarray(load.sum(axis=1)).ravel() / 3600.0
+    blocks, lo, labels = [], [], []
+    for col, d in enumerate(usable):
+        b = breakpoints(float(y_max[d]))
+        k = b.shape[0]
+        y_row = load[[d]] / 3600.0                       # y_d as a row over x
+        u = sp.csr_array((np.ones(k), (np.arange(k), np.full(k, col))), shape=(k, extra))
+        # u_d + y_d / b^2 >= 2 / b
+        blocks.append(sp.hstack([sp.kron(sp.csr_array((1 / b ** 2)[:, None]), y_row), u]))
+        lo.append(2 / b)
+        labels.append((problem.devices[d], k))
+    if blocks:
+        rows.add(sp.vstack(blocks), np.concatenate(lo), np.inf,
+                 lambda: [f"tangent[{d},{j}]" for d, k in labels for j in range(k)])
 
 
 def _check_inputs(problem: Problem) -> None:

@@ -1,0 +1,187 @@
+"""Running commands: run a plan on this machine's devices, report on a run, profile."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .common import (
+    _at_least,
+    _fail,
+    _load_checked,
+    _load_plan,
+    _need_torch,
+    _note,
+    _seconds,
+    _writable,
+    _writable_folder,
+    _write,
+    app,
+    INPUT_FILE,
+    out,
+    PROBLEM_FILE,
+)
+
+
+def _stopped(stopped, file: Path, journal: Optional[Path]) -> None:
+    """A run stopped by a signal: what ran, how to finish it, and its exit status."""
+    from ..ui.report import execution_table
+    out.print(execution_table(stopped.report))
+    _note(f"stopped by {stopped.signal}: the tasks it was running were stopped"
+          + (f"; `allocator run {file} --journal {journal} --resume` finishes the rest"
+             if journal is not None else " (without --journal it cannot be resumed)"))
+    raise typer.Exit(stopped.exit_code) from None
+
+
+def _checked_plan(plan_file: Path, problem, file: Path):
+    """The plan in ``plan_file``, verified against the problem it is to run (exit 2 naming
+    the first violation)."""
+    from ..analysis.verify import verify as verify_plan
+    plan = _load_plan(plan_file)
+    wrong = verify_plan(problem, plan)                  # against the file it was made for
+    if wrong:
+        _fail(f"plan {plan_file} does not fit {file}: {wrong[0]}"
+              + (f" (and {len(wrong) - 1} more; `allocator verify` lists them)"
+                 if len(wrong) > 1 else ""))
+    return plan
+
+
+@app.command()
+def run(
+    file: Path = typer.Argument(..., help="Problem YAML file; every task needs a command, a "
+                                "callable or a workload.", **PROBLEM_FILE),
+    plan_file: Optional[Path] = typer.Option(None, "--plan", help="Plan to run (from "
+                                             "`solve --out`); default: solve first.",
+                                             **INPUT_FILE),
+    journal: Optional[Path] = typer.Option(None, callback=_writable,
+                                           help="JSON-lines journal, so a killed or stopped "
+                                           "run can --resume."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --journal."),
+    max_retries: Optional[int] = typer.Option(None, "--max-retries", callback=_at_least(0),
+                                              help="Re-runs allowed per task (>= 0; default "
+                                              "2, or the journal's on --resume)."),
+    task_timeout: Optional[float] = typer.Option(None, "--task-timeout", callback=_seconds,
+                                                 help="Seconds (> 0) an attempt may run when "
+                                                 "its task sets no timeout."),
+    logs: Optional[Path] = typer.Option(None, "--logs", callback=_writable_folder,
+                                        help="Folder for each task's stdout and stderr "
+                                        "(default: <journal>.logs, else a temporary folder)."),
+    time_limit: Optional[float] = typer.Option(None, "--time-limit", callback=_seconds,
+                                               help="Seconds (> 0) for the solve before the run."),
+    out_file: Optional[Path] = typer.Option(None, "--out", callback=_writable,
+                                            help="Write the report as JSON."),
+    gantt: Optional[Path] = typer.Option(None, "--gantt", callback=_writable,
+                                         help="Draw planned vs measured Gantt charts."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
+) -> None:
+    """Run a plan on this machine's devices (cpu, cuda:N) and report what happened.
+
+    Exit status: 0 when every task completed, 1 when one failed, 2 for bad input, 130 or
+    143 when stopped by SIGINT or SIGTERM (then --resume finishes the rest).
+    """
+    # The inputs first, before torch is imported: bad input is refused at once.
+    problem = _load_checked(file, None)
+    if any(t.workload is not None for t in problem.tasks):
+        _need_torch("run")
+    plan = None if plan_file is None else _checked_plan(plan_file, problem, file)
+    from ..errors import RunStopped
+    from ..executor.devices import on_this_machine
+    from ..executor.inputs import check_inputs
+    from ..executor.runner import execute
+    from ..ui.report import execution_table
+    from ..solver.pipeline import solve as solve_problem
+    check_inputs(problem, resume=resume, journal=journal)      # before the solve
+    problem, notes = on_this_machine(problem)
+    for note in notes:
+        _note(f"note: {note}")
+    if plan is None and not resume:
+        plan = solve_problem(problem, time_limit=time_limit)
+    try:
+        report = execute(problem, plan, journal=journal, resume=resume,
+                         max_retries=max_retries, task_timeout=task_timeout, logs=logs,
+                         progress=not quiet)
+    except RunStopped as stopped:
+        _stopped(stopped, file, journal)
+    out.print(execution_table(report))
+    if out_file is not None:
+        _write(out_file, report.save, "report")
+    if gantt is not None:
+        from ..ui.plot import execution_gantt
+        _write(gantt, lambda path: execution_gantt(problem, report, path, plan), "Gantt chart")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def report(
+    file: Path = typer.Argument(..., help="A run's report (`run --out`) or journal "
+                                "(`run --journal`).", **INPUT_FILE),
+    problem_file: Optional[Path] = typer.Option(None, "--problem", help="The problem the run "
+                                                "ran: adds predictions and checks against "
+                                                "it.", **INPUT_FILE),
+    gantt: Optional[Path] = typer.Option(None, "--gantt", callback=_writable,
+                                         help="Draw the measured Gantt chart."),
+) -> None:
+    """Show a saved run report or a journal: the table, checks and, with --gantt, the chart.
+
+    Exit status 1 when the report fails its checks (negative durations, a makespan that
+    disagrees with the attempts, unknown devices, a task completed twice).
+    """
+    from ..executor.results import check_report, load_report
+    from ..ui.report import execution_table
+    problem = _load_checked(problem_file, None) if problem_file is not None else None
+    loaded = load_report(file, problem)
+    out.print(execution_table(loaded))
+    issues = check_report(problem, loaded)
+    if gantt is not None:
+        from ..ui.plot import execution_gantt
+        _write(gantt, lambda path: execution_gantt(problem or loaded.layout(), loaded, path),
+               "Gantt chart")
+    if issues:
+        for issue in issues:
+            _note(f"check: {issue}")
+        raise typer.Exit(1)
+
+
+@app.command()
+def profile(
+    file: Path = typer.Argument(..., help="Problem YAML file; tasks with a workload, a command "
+                                "or a callable are run.", **PROBLEM_FILE),
+    out_file: Path = typer.Option(..., "--out", callback=_writable,
+                                  help="Where to write the profiled problem."),
+    steps: int = typer.Option(3, callback=_at_least(1),
+                              help="Timed steps per workload (after one warm-up step; >= 1)."),
+    limit: float = typer.Option(600.0, "--limit", callback=_seconds,
+                                help="Seconds (> 0) one run of a command or callable may take "
+                                "when its task sets no timeout."),
+    logs: Optional[Path] = typer.Option(None, "--logs", callback=_writable_folder,
+                                        help="Folder for the jobs' stdout and stderr "
+                                        "(default: a temporary folder)."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+) -> None:
+    """Measure each workload, command and callable on each pool's torch device; write the
+    problem with the measured throughput (workloads), time (jobs) and memory (workloads).
+
+    A command or callable runs once, whole, as `run` would run it: profile a short version
+    of a long job and scale its time table.
+    """
+    from ..executor.profiler import profile as run_profile
+    from ..executor.inputs import check_runnable
+    from ..io.problem_files import dump, load
+    from ..ui.report import profile_table
+    problem = load(file, check=False)
+    if not any(t.workload is not None or t.job is not None for t in problem.tasks):
+        _fail(f"{file}: no task has a workload:, command: or callable:; nothing to profile")
+    if any(t.workload is not None for t in problem.tasks):
+        _need_torch("profile")
+    for task in problem.tasks:
+        if task.workload is not None or task.job is not None:
+            check_runnable(task)
+    result = run_profile(problem, steps=steps, progress=not quiet, limit=limit,
+                         logs=None if logs is None else str(logs))
+    out.print(profile_table(result))
+    for why in result.skipped.values():
+        _note(f"not measured: {why}")
+    _write(out_file, lambda path: dump(result.problem, path), "profiled problem")
