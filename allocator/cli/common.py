@@ -1,15 +1,5 @@
-"""The command line's shared parts: the app, its consoles, option checks and helpers.
-
-Every command is a thin call into the library.
-
-Exit status (docs/cli.md): 0 success; 1 a valid problem without a plan (proven infeasible, or a
-time limit passed first) or a run with a failed task; 2 a usage error or bad input, with one
-readable message on stderr naming the option, file, line or field; 130 interrupted; 3 an
-internal error (a bug: please report it).
-
-Results go to stdout; progress, notes and warnings to stderr, so ``allocator solve P --json | jq``
-always works.
-"""
+"""The command line's shared parts: the app, its two consoles (results on stdout; notes,
+progress and errors on stderr), option checks and helpers. Exit statuses: the package."""
 
 from __future__ import annotations
 
