@@ -10,8 +10,9 @@ from types import ModuleType
 
 from ..errors import AllocatorError
 from . import highs, pulp_backend, scipy_highs
-from .base import RawResult, SolveOptions, Termination
+from .base import Backend, Capabilities, RawResult, SolveOptions, Termination
 
+# Each module follows the Backend protocol (backends/base.py).
 BACKENDS: dict[str, ModuleType] = {"highs": highs, "scipy": scipy_highs, "pulp": pulp_backend}
 
 
@@ -35,4 +36,5 @@ def default_backend() -> str:
     return "highs" if highs.available() else "scipy"
 
 
-__all__ = ["BACKENDS", "default_backend", "get_backend", "installed", "RawResult", "SolveOptions", "Termination"]
+__all__ = ["BACKENDS", "Backend", "Capabilities", "default_backend", "get_backend", "installed",
+           "RawResult", "SolveOptions", "Termination"]

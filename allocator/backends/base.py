@@ -8,7 +8,7 @@ import os
 import sys
 import threading
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Mapping, Protocol
 
 import numpy as np
 
@@ -101,3 +101,27 @@ class RawResult:
     solver: str
     message: str = ""
     warm_started: bool = False           # the backend accepted options.warm_start
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can do beyond solving a model; the solver asks these, never probes."""
+
+    warm_start: bool            # starts from SolveOptions.warm_start (a feasible x)
+    progress: bool              # reports incumbent and bound while it runs
+    threads: bool               # honours SolveOptions.threads
+    column_generation: bool     # relax_by_columns: an LP over a few columns, priced out
+
+
+class Backend(Protocol):
+    """A backend: a module with these names (``backends/highs.py`` is one)."""
+
+    name: str
+    CAPABILITIES: Capabilities
+    STATUS_MAP: Mapping          # its solver's statuses -> Termination, in one table
+
+    def available(self) -> bool: ...
+
+    def solvers(self) -> list[str]: ...
+
+    def solve(self, model, options: SolveOptions, solver: str | None = None) -> RawResult: ...

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..model.sparse import LinearModel, rank_in_group
 from .base import (
+    Capabilities,
     Progress,
     RawResult,
     SolveOptions,
@@ -23,7 +24,22 @@ from .base import (
 )
 
 name = "highs"
-WARM_START = True
+CAPABILITIES = Capabilities(warm_start=True, progress=True, threads=True,
+                            column_generation=True)
+# HiGHS model statuses (by name) -> Termination. A limit (FEASIBLE here) becomes NO_SOLUTION
+# when HiGHS has no feasible incumbent; any status not listed is an ERROR.
+STATUS_MAP = {
+    "kOptimal": Termination.OPTIMAL,
+    "kInfeasible": Termination.INFEASIBLE,
+    "kUnbounded": Termination.UNBOUNDED,
+    "kUnboundedOrInfeasible": Termination.INFEASIBLE,
+    "kTimeLimit": Termination.FEASIBLE,
+    "kIterationLimit": Termination.FEASIBLE,
+    "kSolutionLimit": Termination.FEASIBLE,
+    "kInterrupt": Termination.FEASIBLE,
+    "kObjectiveBound": Termination.FEASIBLE,
+    "kObjectiveTarget": Termination.FEASIBLE,
+}
 
 
 def available() -> bool:
@@ -108,19 +124,10 @@ def solve(model: LinearModel, options: SolveOptions, solver: str | None = None) 
     seconds = time.perf_counter() - start
     status = h.getModelStatus()
     info = h.getInfo()
-    M = highspy.HighsModelStatus
     has_x = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
-    if status == M.kOptimal:
-        term = Termination.OPTIMAL
-    elif status in (M.kInfeasible,):
-        term = Termination.INFEASIBLE
-    elif status in (M.kUnbounded, M.kUnboundedOrInfeasible):
-        term = Termination.UNBOUNDED if status == M.kUnbounded else Termination.INFEASIBLE
-    elif status in (M.kTimeLimit, M.kIterationLimit, M.kSolutionLimit, M.kInterrupt,
-                    M.kObjectiveBound, M.kObjectiveTarget):
-        term = Termination.FEASIBLE if has_x else Termination.NO_SOLUTION
-    else:
-        term = Termination.ERROR
+    term = STATUS_MAP.get(status.name, Termination.ERROR)
+    if term is Termination.FEASIBLE and not has_x:
+        term = Termination.NO_SOLUTION
     x = None
     if term in (Termination.OPTIMAL, Termination.FEASIBLE):
         x = np.asarray(h.getSolution().col_value, dtype=float)

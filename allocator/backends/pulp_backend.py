@@ -9,10 +9,37 @@ import numpy as np
 
 from ..errors import AllocatorError
 from ..model.sparse import LinearModel
-from .base import RawResult, SolveOptions, Termination, importable, solver_chatter_hidden
+from .base import (
+    Capabilities,
+    RawResult,
+    SolveOptions,
+    Termination,
+    importable,
+    solver_chatter_hidden,
+)
 
 name = "pulp"
-WARM_START = True                    # for CBC (PuLP's warmStart); PuLP's HiGHS class has none
+# Warm starts for CBC (PuLP's warmStart; PuLP's HiGHS class has none); no progress.
+CAPABILITIES = Capabilities(warm_start=True, progress=False, threads=True,
+                            column_generation=False)
+# PuLP's solution status (pulp.LpSolution*) or problem status (pulp.LpStatus*) -> Termination:
+# the first entry that matches, in this order; anything else is an ERROR.
+STATUS_MAP = {
+    ("solution", 1): Termination.OPTIMAL,          # LpSolutionOptimal
+    ("solution", 2): Termination.FEASIBLE,         # LpSolutionIntegerFeasible
+    ("solution", -1): Termination.INFEASIBLE,      # LpSolutionInfeasible
+    ("status", -1): Termination.INFEASIBLE,        # LpStatusInfeasible
+    ("solution", -2): Termination.UNBOUNDED,       # LpSolutionUnbounded
+    ("status", -2): Termination.UNBOUNDED,         # LpStatusUnbounded
+    ("status", 0): Termination.NO_SOLUTION,        # LpStatusNotSolved
+}
+
+
+def termination(solution: int, status: int) -> Termination:
+    """:data:`STATUS_MAP` read in order for PuLP's two statuses."""
+    seen = {"solution": solution, "status": status}
+    return next((term for (kind, value), term in STATUS_MAP.items() if seen[kind] == value),
+                Termination.ERROR)
 
 ALIASES = {"CBC": "PULP_CBC_CMD", "COIN": "COIN_CMD", "HIGHS": ("HiGHS", "HiGHS_CMD"),
            "GUROBI": ("GUROBI", "GUROBI_CMD"), "CPLEX": ("CPLEX_PY", "CPLEX_CMD"),
@@ -122,19 +149,7 @@ def solve(model: LinearModel, options: SolveOptions, solver: str | None = None) 
         return RawResult(Termination.ERROR, None, None, None, time.perf_counter() - start,
                          pulp_name, str(exc))
     seconds = time.perf_counter() - start
-    sol = prob.sol_status
-    if sol == pulp.LpSolutionOptimal:
-        term = Termination.OPTIMAL
-    elif sol == pulp.LpSolutionIntegerFeasible:
-        term = Termination.FEASIBLE
-    elif sol == pulp.LpSolutionInfeasible or prob.status == pulp.LpStatusInfeasible:
-        term = Termination.INFEASIBLE
-    elif sol == pulp.LpSolutionUnbounded or prob.status == pulp.LpStatusUnbounded:
-        term = Termination.UNBOUNDED
-    elif prob.status == pulp.LpStatusNotSolved:
-        term = Termination.NO_SOLUTION
-    else:
-        term = Termination.ERROR
+    term = termination(prob.sol_status, prob.status)
     x = None
     if term in (Termination.OPTIMAL, Termination.FEASIBLE):
         x = np.array([v.varValue if v.varValue is not None else 0.0 for v in xs])

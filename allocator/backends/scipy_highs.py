@@ -7,10 +7,12 @@ import time
 import numpy as np
 
 from ..model.sparse import LinearModel
-from .base import RawResult, SolveOptions, Termination, only_highs
+from .base import Capabilities, RawResult, SolveOptions, Termination, only_highs
 
 name = "scipy"
-WARM_START = False                   # scipy.optimize.milp takes no starting solution
+# scipy.optimize.milp takes no starting solution, reports no progress and runs one thread.
+CAPABILITIES = Capabilities(warm_start=False, progress=False, threads=False,
+                            column_generation=False)
 
 # scipy.optimize.milp status codes.
 STATUS_MAP = {

@@ -38,5 +38,5 @@ def relaxation(built: Built, engine, solver: str | None, options: SolveOptions,
 
 def by_columns(built: Built, engine) -> bool:
     """Whether :func:`relaxation` goes by column generation."""
-    return hasattr(engine, "relax_by_columns") and built.task_columns is not None and \
+    return engine.CAPABILITIES.column_generation and built.task_columns is not None and \
         built.model.n_cols >= SIFT_COLUMNS
