@@ -16,6 +16,25 @@ class InfeasibleError(ProblemError):
     """The input is well-formed but admits no plan; the message names the culprit."""
 
 
+def require_supported(problem: Problem) -> None:
+    """Refuse what the domain can say but no model plans yet: a task holding several devices
+    at once, a release time, a named resource beyond compute and memory."""
+    for i, t in enumerate(problem.tasks):
+        if t.devices != 1:
+            raise ProblemError(f"task {t.name!r} asks for {t.devices} devices at once; every "
+                               f"model plans one device per task", f"tasks[{i}]")
+        if t.release != 0:
+            raise ProblemError(f"task {t.name!r} has a release time; every model plans all "
+                               f"tasks from time 0", f"tasks[{i}]")
+        if t.requests:
+            raise ProblemError(f"task {t.name!r} requests {', '.join(t.requests)}; the models "
+                               f"plan compute and memory only", f"tasks[{i}]")
+    for j, p in enumerate(problem.pools):
+        if p.resources:
+            raise ProblemError(f"pool {p.name!r} offers {', '.join(p.resources)}; the models "
+                               f"plan memory and throughput only", f"pools[{j}]")
+
+
 def require_compute_and_memory(problem: Problem, objective: str, *,
                                compute_always: bool = False) -> None:
     """Every task has a memory, and a compute (or, unless ``compute_always``, a ``time`` for

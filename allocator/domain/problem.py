@@ -37,9 +37,16 @@ class Pool:
     cost_per_hour: float | None = None
     torch_device: str | None = None
     horizon: float | None = None       # seconds each device of this pool is available
+    resources: Mapping[str, float] = field(default_factory=dict)   # more, by name, per device
 
     def device_names(self) -> list[str]:
         return [f"{self.name}[{k}]" for k in range(self.count)]
+
+    @property
+    def capacity(self) -> dict[str, float]:
+        """What one device offers, as a resource vector: memory and throughput are two of its
+        entries, ``resources`` the others (host cpu, host memory, ... by name)."""
+        return {"memory": self.memory, "throughput": self.throughput, **self.resources}
 
 
 @dataclass(frozen=True)
@@ -57,8 +64,20 @@ class Task:
     demand: Mapping[str, float] = field(default_factory=dict)  # kind -> device-seconds
     workload: Mapping | None = None     # what the executor runs: {name: matmul, n: 1024, ...}
     model: Mapping | None = None        # model description the memory was estimated from
-    job: Job | None = None              # a user's command or callable (allocator.jobs)
+    job: Job | None = None              # a user's command or callable (allocator.domain.jobs)
     timeout: float | None = None        # seconds one attempt may run
+    # What the next models need; today every task asks for one device, from time 0, and
+    # nothing beyond compute and memory (the solver refuses anything else: domain.checks).
+    requests: Mapping[str, float] = field(default_factory=dict)   # more, by name, per device
+    devices: int = 1                    # devices it holds at once (a gang when more than 1)
+    release: float = 0.0                # seconds from time 0 before which it may not start
+
+    @property
+    def needs(self) -> dict[str, float]:
+        """What it asks of each device it runs on, as a resource vector: compute and memory
+        are two of its entries (where known), ``requests`` the others."""
+        known = {"compute": self.compute, "memory": self.memory}
+        return {**{k: v for k, v in known.items() if v is not None}, **self.requests}
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ adding a module here and listing it below.
 
 from __future__ import annotations
 
-from ..domain.checks import InfeasibleError
+from ..domain.checks import InfeasibleError, require_supported
 from ..domain.problem import Problem
 from ..errors import ProblemError
 from . import cost, load_balance, makespan, utilization, weighted_shortfall
@@ -37,6 +37,7 @@ def get(name: str) -> Objective:
 def check_inputs(problem: Problem, name: str) -> None:
     """Raise :class:`ProblemError` if objective ``name`` lacks an input it needs."""
     objective = get(name)
+    require_supported(problem)
     if problem.sense != "min" and not objective.maximisable:
         raise ProblemError(f"sense {problem.sense!r} applies to the "
                            f"{' and '.join(o.name for o in OBJECTIVES.values() if o.maximisable)}"
