@@ -59,3 +59,22 @@ def test_a_pool_with_named_resources_is_refused():
     pools[0] = dataclasses.replace(pools[0], resources={"host_memory": 1e12})
     with pytest.raises(ProblemError, match="offers host_memory"):
         allocator.solve(dataclasses.replace(problem, pools=tuple(pools)))
+
+
+def test_a_restricted_problem_follows_its_pools_origins():
+    problem = allocator.load({
+        "name": "r", "pools": [{"name": "a", "kind": "cpu", "count": 2, "memory": 10,
+                                "throughput": 1},
+                               {"name": "b", "kind": "gpu", "count": 1, "memory": 10,
+                                "throughput": 2}],
+        "tasks": [{"name": "x", "compute": 4, "memory": 1},
+                  {"name": "y", "compute": 4, "memory": 1, "allowed_pools": ["b"]}],
+        "time": {"x": {"a": 3, "b": 1}, "y": {"b": 5}}, "cost": {"x": {"a": 0.5}}})
+    a, b = problem.pools
+    pools = (dataclasses.replace(a, name="a[1]", count=1), dataclasses.replace(b, name="b[0]"))
+    tasks = (problem.tasks[0], dataclasses.replace(problem.tasks[1], allowed_pools=("b[0]",)))
+    sub = problem.restricted("r/sub", tasks, pools, {"a[1]": "a", "b[0]": "b"}, 100.0)
+    assert sub.time == {"x": {"a[1]": 3, "b[0]": 1}, "y": {"b[0]": 5}}
+    assert sub.cost == {"x": {"a[1]": 0.5}} and sub.throughput == {}
+    assert (sub.name, sub.horizon, sub.objective) == ("r/sub", 100.0, problem.objective)
+    assert sub.ptime.tolist() == [[3.0, 1.0], [float("inf"), 5.0]]

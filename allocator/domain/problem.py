@@ -8,7 +8,7 @@ input and parses the units; the constructors below trust their arguments.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Mapping
 
@@ -103,6 +103,23 @@ class Problem:
     time: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
     cost: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     sense: str = "min"                             # cost objective: min | max
+
+    def restricted(self, name: str, tasks: tuple[Task, ...], pools: tuple[Pool, ...],
+                   origin: Mapping[str, str], horizon: float | None) -> "Problem":
+        """This problem over ``tasks`` and ``pools``, where pool ``q`` stands for pool
+        ``origin[q]`` of this one: the throughput, time and cost tables follow the pools (a
+        sub-problem of a decomposition, or of a re-plan)."""
+        usable = {t.name: [q.name for q in pools
+                           if t.allowed_pools is None or q.name in t.allowed_pools]
+                  for t in tasks}                       # a task's entries for its pools only
+
+        def table(source: Mapping[str, Mapping[str, float | None]]) -> dict:
+            out = {t: {q: row[origin[q]] for q in usable[t] if origin[q] in row}
+                   for t, row in source.items() if t in usable}
+            return {t: row for t, row in out.items() if row}
+        return replace(self, name=name, pools=pools, tasks=tasks, horizon=horizon,
+                       throughput=table(self.throughput), time=table(self.time),
+                       cost=table(self.cost))
 
     # -- names and indices -------------------------------------------------------------
     @cached_property

@@ -69,20 +69,9 @@ def subproblem(problem: Problem, tasks: dict[str, list[str]], *, elapsed: float)
     new_tasks = tuple(replace(t, allowed_kinds=None, allowed_pools=tuple(tasks[t.name]),
                               deadline=_left(t.deadline, elapsed))
                       for t in chosen)
-
-    def table(source: dict) -> dict:
-        out = {}
-        for t in tasks:
-            row = source.get(t)
-            if row:
-                out[t] = {d: row[problem.pool_of(d).name] for d in tasks[t]
-                          if problem.pool_of(d).name in row}
-        return {t: r for t, r in out.items() if r}
-
-    return Problem(name=f"{problem.name} (re-plan)", pools=tuple(pools), tasks=new_tasks,
-                   objective=problem.objective, horizon=_left(problem.horizon, elapsed),
-                   throughput=table(problem.throughput), time=table(problem.time),
-                   cost=table(problem.cost), measure=problem.measure, sense=problem.sense)
+    return problem.restricted(f"{problem.name} (re-plan)", new_tasks, tuple(pools),
+                              {d: problem.pool_of(d).name for d in devices},
+                              _left(problem.horizon, elapsed))
 
 
 def _left(limit: float | None, elapsed: float) -> float | None:

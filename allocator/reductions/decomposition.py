@@ -55,14 +55,8 @@ def split(problem: Problem, parts: int, seed: int | None = 0
         tasks = tuple(t for i, t in enumerate(problem.tasks) if part_of[i] == j)
         if not tasks:
             continue
-        keep = {t.name for t in tasks}
-        pool_names = {p.name for p in pools}
-        tables = {key: {n: {p: v for p, v in row.items() if p in pool_names}
-                        for n, row in getattr(problem, key).items() if n in keep}
-                  for key in ("throughput", "time", "cost")}
-        sub = Problem(name=f"{problem.name}/part{j + 1}", pools=tuple(pools), tasks=tasks,
-                      objective=problem.objective, horizon=problem.horizon,
-                      sense=problem.sense, **tables)
+        sub = problem.restricted(f"{problem.name}/part{j + 1}", tasks, tuple(pools),
+                                 {p.name: p.name for p in pools}, problem.horizon)
         out.append((sub, names))
     return out
 
