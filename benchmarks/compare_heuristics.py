@@ -160,7 +160,7 @@ def _x(v):
 
 def write_report(args, sizes, families, ratios, proven, total, seconds, shipped):
     methods = ["optimal", *HEURISTICS]
-    out = [f"# Heuristics against the optimum: results",
+    out = ["# Heuristics against the optimum: results",
            "",
            f"Produced by `python benchmarks/compare_heuristics.py --sizes {args.sizes} "
            f"--seeds {args.seeds} --time-limit {args.time_limit:g}` on "
