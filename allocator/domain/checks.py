@@ -139,14 +139,3 @@ def over_capacity(problem: Problem) -> tuple[str, str] | None:
     return (f"the tasks need at least {fastest.sum() / 3600:.4g} device-hours even on "
             f"their fastest pools, but {len(problem.devices)} devices over {over} offer "
             f"{capacity / 3600:.4g}"), "horizon" if problem.horizon is not None else "pools"
-
-
-def first(*checks) -> tuple[str, str] | None:
-    """The first culprit that the checks (called in order, lazily) find."""
-    for check in checks:
-        found = check()
-        if found is not None:
-            return found
-    return None
-
-

@@ -49,7 +49,11 @@ def culprit(problem: Problem, name: str) -> tuple[str, str | None] | None:
     """A reason naming the culprit, and the field path it points at, if the problem plainly
     has no plan for objective ``name`` (necessary conditions only: the solver decides the
     rest)."""
-    return get(name).culprit(problem)
+    for check in get(name).culprits:
+        found = check(problem)
+        if found is not None:
+            return found
+    return None
 
 
 def infeasibility(problem: Problem, name: str) -> str | None:

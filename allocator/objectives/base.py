@@ -35,8 +35,10 @@ class Objective:
     metric: Callable[[str | None], str]              # the Metrics field of its value, per measure
     describe: Callable[[float, str | None], str]     # a value in words, per measure
     check_inputs: Callable[[Problem], None]          # raise ProblemError naming what it lacks
-    culprit: Callable[[Problem], tuple[str, str | None] | None]   # why no plan can exist
     places_tasks: bool                               # an assignment and a schedule, not amounts
+    # Why a problem can have no plan for it: checks run in order, the first culprit found
+    # wins (reason, field path); domain.checks has the shared ones.
+    culprits: tuple[Callable[[Problem], tuple[str, str | None] | None], ...] = ()
     limits: tuple[str, ...] = ()                     # what it must respect: horizon, deadlines
     score: str | None = None                         # for the heuristics (SCORES); None: none
     coefficient: Callable[[Problem], np.ndarray] | None = None   # task x pool, for ``score``

@@ -30,19 +30,10 @@ name = "cost"
 def build(problem: Problem, keep: np.ndarray | None = None) -> Built:
     """The model; with ``keep`` (task x pool), over those pairs only (a restriction whose
     plans are plans of the whole problem)."""
+    from ..model.assignment import (Built, add_assignment_rows, add_deadline_rows,
+                                    add_horizon_rows, add_symmetry_rows, decode_assignment,
+                                    encode_assignment, integral_pairs, pair_names, pairs)
     from ..model.sparse import RowBuilder
-    from ..model.assignment import (
-        Built,
-        add_assignment_rows,
-        add_deadline_rows,
-        add_horizon_rows,
-        add_symmetry_rows,
-        decode_assignment,
-        encode_assignment,
-        integral_pairs,
-        pair_names,
-        pairs,
-    )
     P = pairs(problem, keep)
     rows = RowBuilder(P.n)
     add_assignment_rows(rows, problem, P)
@@ -76,8 +67,6 @@ OBJECTIVE = Objective(
     build=build, metric=lambda _measure: "cost",
     describe=lambda value, _measure: f"{value:,.4f}",
     check_inputs=_check_inputs,
-    culprit=lambda problem: checks.first(lambda: checks.unplaceable(problem),
-                                         lambda: checks.too_slow(problem),
-                                         lambda: checks.over_capacity(problem)),
+    culprits=(checks.unplaceable, checks.too_slow, checks.over_capacity),
     places_tasks=True, limits=("horizon", "deadlines"),
     score="sum", coefficient=lambda problem: problem.price, maximisable=True)

@@ -142,6 +142,5 @@ OBJECTIVE = Objective(
     else "inverse_load_sum",
     describe=_describe,
     check_inputs=_check_inputs,
-    culprit=lambda problem: checks.first(lambda: checks.unplaceable(problem),
-                                         lambda: checks.over_capacity(problem)),
+    culprits=(checks.unplaceable, checks.over_capacity),
     places_tasks=True, limits=("horizon",), measures=MEASURES)

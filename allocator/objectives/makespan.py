@@ -29,20 +29,11 @@ name = "makespan"
 def build(problem: Problem, keep: np.ndarray | None = None) -> Built:
     """The model; with ``keep`` (task x pool), over those pairs only (a restriction whose
     plans are plans of the whole problem)."""
+    from ..model.assignment import (Built, add_assignment_rows, add_deadline_rows,
+                                    add_horizon_rows, add_load_rows, add_symmetry_rows,
+                                    decode_assignment, encode_assignment, integral_pairs,
+                                    pair_names, pairs)
     from ..model.sparse import RowBuilder
-    from ..model.assignment import (
-        Built,
-        add_assignment_rows,
-        add_deadline_rows,
-        add_horizon_rows,
-        add_load_rows,
-        add_symmetry_rows,
-        decode_assignment,
-        encode_assignment,
-        integral_pairs,
-        pair_names,
-        pairs,
-    )
     P = pairs(problem, keep)
     n = P.n + 1                                     # x, then C
     rows = RowBuilder(n)
@@ -82,8 +73,6 @@ OBJECTIVE = Objective(
     build=build, metric=lambda _measure: "makespan",
     describe=lambda value, _measure: seconds(value),
     check_inputs=_check_inputs,
-    culprit=lambda problem: checks.first(lambda: checks.unplaceable(problem),
-                                         lambda: checks.too_slow(problem),
-                                         lambda: checks.over_capacity(problem)),
+    culprits=(checks.unplaceable, checks.too_slow, checks.over_capacity),
     places_tasks=True, limits=("horizon", "deadlines"),
     score="bottleneck", coefficient=lambda problem: problem.ptime, aggregable=True)

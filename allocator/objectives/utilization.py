@@ -93,6 +93,5 @@ OBJECTIVE = Objective(
     build=build, metric=lambda _measure: "utilization_ratio",
     describe=lambda value, _measure: f"{value:.6g}",
     check_inputs=_check_inputs,
-    culprit=lambda problem: checks.first(lambda: checks.unplaceable(problem),
-                                         lambda: _over_fleet(problem)),
+    culprits=(checks.unplaceable, _over_fleet),
     places_tasks=False)

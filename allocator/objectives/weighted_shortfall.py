@@ -65,5 +65,5 @@ OBJECTIVE = Objective(
     build=build, metric=lambda _measure: "weighted_shortfall",
     describe=lambda value, _measure: f"{value / 3600:.6g} weighted device-hours",
     check_inputs=_check_inputs,
-    culprit=lambda problem: None,                 # going short is allowed: always a plan
+    culprits=(),                                  # going short is allowed: always a plan
     places_tasks=False)
