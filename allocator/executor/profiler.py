@@ -144,14 +144,21 @@ def profile(problem: Problem, *, steps: int = 3, warmup: int = 1, progress: bool
                                           concurrency=n_cpu if dev == "cpu" else 1)
             bar.advance()
         folder = Logs(logs or (tempfile.mkdtemp(prefix="allocator-profile-") if jobs else "."))
-        for (key, dev), task in jobs.items():
-            timeout = task.timeout if task.timeout is not None else limit
-            found = measure_job(task, dev, folder, timeout=timeout)
-            if isinstance(found, Measurement):
-                results[(key, dev)] = found
-            else:
-                skipped[f"{task.name}@{dev}"] = f"task {task.name!r} on {dev}: {found}"
-            bar.advance()
+        runners: dict[str, DeviceRunner] = {}          # one per torch device, for every job
+        try:
+            for (key, dev), task in jobs.items():
+                if dev not in runners:
+                    runners[dev] = DeviceRunner(Placement.of(f"profile:{dev}", dev), folder)
+                timeout = task.timeout if task.timeout is not None else limit
+                found = measure_job(task, runners[dev], timeout=timeout)
+                if isinstance(found, Measurement):
+                    results[(key, dev)] = found
+                else:
+                    skipped[f"{task.name}@{dev}"] = f"task {task.name!r} on {dev}: {found}"
+                bar.advance()
+        finally:
+            for runner in runners.values():
+                runner.close()
 
     throughput = {name: dict(row) for name, row in problem.throughput.items()}
     times = {name: dict(row) for name, row in problem.time.items()}
@@ -209,23 +216,18 @@ def _job_runs(problem: Problem, pool_device: dict) -> dict[tuple[str, str], Task
     return runs
 
 
-def measure_job(task: Task, torch_device: str, logs: Logs, *,
-                timeout: float) -> Measurement | str:
-    """Run ``task``'s job once on ``torch_device`` as ``run`` would; its measurement, or why
-    there is none."""
-    runner = DeviceRunner(Placement.of(f"profile:{torch_device}", torch_device), logs)
-    try:
-        outcome = runner.run(Order.of(task, 1, timeout=timeout))
-    finally:
-        runner.close()
+def measure_job(task: Task, runner: DeviceRunner, *, timeout: float) -> Measurement | str:
+    """Run ``task``'s job once on ``runner``'s device as ``run`` would; its measurement, or
+    why there is none."""
+    outcome = runner.run(Order.of(task, 1, timeout=timeout))
     if outcome.status != "completed":
         tail = (outcome.stderr_tail or "").strip().splitlines()
         return (f"{outcome.error}"
                 + (f" ({tail[-1]})" if tail else "")
-                + f"; its output is in {logs.folder}")
+                + f"; its output is in {runner.logs.folder}")
     seconds = outcome.end - outcome.start
     flop = task.compute
-    return Measurement(workload=task.job.describe(), torch_device=torch_device,
+    return Measurement(workload=task.job.describe(), torch_device=runner.placement.torch_device,
                        seconds=seconds, flop=flop,
                        throughput=None if not flop else flop / seconds,
                        peak_memory=outcome.peak_memory, estimated_memory=None)
