@@ -20,7 +20,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "AllocatorError": "errors", "ProblemError": "errors", "InfeasibleError": "domain.checks",
     "Comparison": "analysis.compare", "compare": "analysis.compare",
-    "Metrics": "objectives.metrics", "evaluate": "objectives.metrics",
+    "Metrics": "objectives.metrics", "evaluate": "objectives.evaluation",
     "ExecutionReport": "executor", "check_report": "executor", "estimate_memory": "executor",
     "execute": "executor", "profile": "executor", "register_workload": "executor",
     "dump": "io.problem_files", "from_dict": "io.problem_files", "load": "io.problem_files",

@@ -10,7 +10,7 @@ from typing import Any, Mapping, Sequence
 
 from ..objectives import check_inputs as check_objective_inputs
 from ..errors import AllocatorError
-from ..objectives.metrics import evaluate
+from ..objectives.evaluation import evaluate
 from ..heuristics import HEURISTICS
 from ..io.problem_files import load
 from ..domain.plan import Plan

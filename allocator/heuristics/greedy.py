@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 
 from ..objectives import get
-from ..objectives.metrics import evaluate
+from ..objectives.evaluation import evaluate
 from ..domain.plan import Plan, Status
 from ..domain.problem import Problem
 

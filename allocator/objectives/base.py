@@ -18,6 +18,7 @@ from ..domain.problem import Problem
 from ..domain.units import format_quantity as fq
 
 if TYPE_CHECKING:
+    from ..domain.plan import Plan
     from ..model.assignment import Built
     from .metrics import Metrics
 
@@ -36,6 +37,8 @@ class Objective:
     describe: Callable[[float, str | None], str]     # a value in words, per measure
     check_inputs: Callable[[Problem], None]          # raise ProblemError naming what it lacks
     places_tasks: bool                               # an assignment and a schedule, not amounts
+    # For objectives that allot amounts (places_tasks False): the metrics of such a plan.
+    amounts_metrics: Callable[[Problem, "Plan"], "Metrics"] | None = None
     # Why a problem can have no plan for it: checks run in order, the first culprit found
     # wins (reason, field path); domain.checks has the shared ones.
     culprits: tuple[Callable[[Problem], tuple[str, str | None] | None], ...] = ()

@@ -74,9 +74,8 @@ def usable_devices(problem: Problem) -> list[str]:
     return [d for d, p in zip(problem.devices, problem.device_pool) if ok[p]]
 
 
-def evaluate(problem: Problem, plan: Plan) -> Metrics:
-    if plan.amounts:
-        return _evaluate_amounts(problem, plan)
+def assignment_metrics(problem: Problem, plan: Plan) -> Metrics:
+    """The metrics of a plan that places tasks (an assignment or fractions of one)."""
     if not (plan.assignment or plan.fractions):
         return Metrics()
     loads = device_loads(problem, plan)
@@ -110,18 +109,3 @@ def evaluate(problem: Problem, plan: Plan) -> Metrics:
         inverse_load_sum=inv, memory_headroom=headroom,
         min_memory_headroom=min(headroom.values()) if headroom else None,
     )
-
-
-def _evaluate_amounts(problem: Problem, plan: Plan) -> Metrics:
-    if plan.objective_name == "utilization":
-        need = sum(t.compute for t in problem.tasks) / problem.fleet_flop
-        share = sum(a.get("share", 0.0) for a in plan.amounts.values())
-        return Metrics(utilization_ratio=need / share if share > 0 else None)
-    short = weighted = 0.0
-    for t in problem.tasks:
-        got = plan.amounts.get(t.name, {})
-        for kind, want in t.demand.items():
-            gap = want - got.get(kind, 0.0)
-            short += gap
-            weighted += t.weight * gap
-    return Metrics(shortfall=short, weighted_shortfall=weighted)

@@ -27,8 +27,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..domain import checks
-from .base import Objective
+from ..domain.plan import Plan
 from ..domain.problem import Problem
+from .base import Objective
+from .metrics import Metrics
 
 if TYPE_CHECKING:
     from ..model.assignment import Built
@@ -88,10 +90,18 @@ def _over_fleet(problem: Problem) -> tuple[str, str] | None:
             f"with {share[worst]:.1%}); lengthen the horizon or add devices"), "horizon"
 
 
+def _metrics(problem: Problem, plan: Plan) -> Metrics:
+    """The seeds' ratio of a plan: the fleet share the tasks' compute needs over the share
+    allotted."""
+    need = sum(t.compute for t in problem.tasks) / problem.fleet_flop
+    share = sum(a.get("share", 0.0) for a in plan.amounts.values())
+    return Metrics(utilization_ratio=need / share if share > 0 else None)
+
+
 OBJECTIVE = Objective(
     name=name, summary="the share of the fleet the tasks' work uses (the seeds' ratio)",
     build=build, metric=lambda _measure: "utilization_ratio",
     describe=lambda value, _measure: f"{value:.6g}",
     check_inputs=_check_inputs,
     culprits=(checks.unplaceable, _over_fleet),
-    places_tasks=False)
+    places_tasks=False, amounts_metrics=_metrics)

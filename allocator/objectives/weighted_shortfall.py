@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..domain import checks
-from .base import Objective
+from ..domain.plan import Plan
 from ..domain.problem import KINDS, Problem
+from .base import Objective
+from .metrics import Metrics
 
 if TYPE_CHECKING:
     from ..model.assignment import Built
@@ -60,10 +62,22 @@ def _check_inputs(problem: Problem) -> None:
     checks.require_horizon(problem, name)
 
 
+def _metrics(problem: Problem, plan: Plan) -> Metrics:
+    """The device-seconds each task wants and does not get, plain and weighted."""
+    short = weighted = 0.0
+    for t in problem.tasks:
+        got = plan.amounts.get(t.name, {})
+        for kind, want in t.demand.items():
+            gap = want - got.get(kind, 0.0)
+            short += gap
+            weighted += t.weight * gap
+    return Metrics(shortfall=short, weighted_shortfall=weighted)
+
+
 OBJECTIVE = Objective(
     name=name, summary="the weighted device-time the tasks ask for and do not get",
     build=build, metric=lambda _measure: "weighted_shortfall",
     describe=lambda value, _measure: f"{value / 3600:.6g} weighted device-hours",
     check_inputs=_check_inputs,
     culprits=(),                                  # going short is allowed: always a plan
-    places_tasks=False)
+    places_tasks=False, amounts_metrics=_metrics)

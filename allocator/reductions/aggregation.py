@@ -17,6 +17,10 @@ is then compared against that bound, so the reported gap is honest.
 
 Deadlines are not modelled here (use the full model); per-device horizons are, through the
 pool capacity, and a packing that breaks one is reported as such by ``decode``.
+
+As a reduction (:class:`Aggregation`): ``apply`` is :func:`build`, ``invert`` is :func:`pack`
+(each task's pool, from the model's columns, to a device of that pool); the built model's
+``decode`` runs ``invert`` and sequences the result.
 """
 
 from __future__ import annotations
@@ -26,12 +30,31 @@ import heapq
 import numpy as np
 import scipy.sparse as sp
 
-from ..model.sparse import RowBuilder
 from ..domain.plan import sequence
 from ..domain.problem import Problem
 from ..model.assignment import Built, largest_per_task
+from ..model.sparse import RowBuilder
+from .base import makespan_without_deadlines
 
 name = "aggregated"
+
+
+class Aggregation:
+    """Identical devices become one pool: variables per task x pool (apply), then a packing
+    inside each pool (invert)."""
+
+    name = name
+
+    def accepts(self, problem: Problem, objective: str) -> bool:
+        return makespan_without_deadlines(problem, objective)
+
+    def apply(self, problem: Problem) -> tuple[Built, Problem]:
+        """The pool-level model (its ``decode`` inverts), and the problem to invert into."""
+        return build(problem), problem
+
+    def invert(self, pool_of: np.ndarray, problem: Problem) -> dict[str, str]:
+        """Task i (in ``problem.tasks`` order) on pool ``pool_of[i]`` -> a device of it."""
+        return pack(problem, pool_of)
 
 
 def build(problem: Problem) -> Built:
@@ -74,7 +97,7 @@ def build(problem: Problem) -> Built:
         first = largest_per_task(ti, x[:n_pairs])
         pool_of = np.empty(n_tasks, dtype=int)
         pool_of[ti[first]] = pi[first]
-        assignment = pack(problem, pool_of)
+        assignment = Aggregation().invert(pool_of, problem)
         schedule = sequence(problem, assignment)
         return {"assignment": assignment, "schedule": schedule,
                 "objective": max((s.end for s in schedule), default=0.0)}

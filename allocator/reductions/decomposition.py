@@ -1,5 +1,5 @@
-"""POP-style decomposition for the largest makespan problems: :func:`split` (apply) and
-:func:`join` (invert).
+"""POP-style decomposition for the largest makespan problems: :class:`Decomposition`, whose
+apply is :func:`split` and invert :func:`join`.
 
 Tasks and each pool's devices are split at random into ``k`` parts; part j gets about 1/k of
 every pool and 1/k of the tasks. A task goes to the least-filled part that holds a pool it
@@ -12,13 +12,40 @@ waves that share the time limit) and bounding the whole is the solver's:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..domain.problem import Problem
+from .base import makespan_without_deadlines
 
 TASKS_PER_PART = 2_500
+
+
+@dataclass(frozen=True)
+class Decomposition:
+    """``parts`` random sub-problems (apply), their assignments joined (invert)."""
+
+    parts: int
+    seed: int | None = 0
+    name = "decomposed"
+
+    @staticmethod
+    def parts_for(problem: Problem, parts: int | None = None) -> int:
+        """``parts``, or about :data:`TASKS_PER_PART` tasks each (at least two)."""
+        return parts or max(2, round(len(problem.tasks) / TASKS_PER_PART))
+
+    def accepts(self, problem: Problem, objective: str) -> bool:
+        return makespan_without_deadlines(problem, objective)
+
+    def apply(self, problem: Problem) -> tuple[list[Problem], list[tuple[Problem, dict]]]:
+        """The sub-problems, and each with its map of device names (for :meth:`invert`)."""
+        pieces = split(problem, self.parts, self.seed)
+        return [sub for sub, _ in pieces], pieces
+
+    def invert(self, assignments: Sequence[Mapping[str, str]],
+               pieces: Sequence[tuple[Problem, dict[str, str]]]) -> dict[str, str]:
+        return join(pieces, assignments)
 
 
 def split(problem: Problem, parts: int, seed: int | None = 0

@@ -16,7 +16,7 @@ objective the busiest device is always among them, as nothing else can lower the
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -41,6 +41,25 @@ def sub_model(model: LinearModel, x: np.ndarray, free: np.ndarray) -> LinearMode
                        col_lo=model.col_lo[free], col_hi=model.col_hi[free],
                        integrality=model.integrality[free],
                        c0=model.c0 + float(model.c[~free] @ x[~free]))
+
+
+@dataclass(frozen=True)
+class Neighbourhood:
+    """A reduction of a model to its columns ``free``, every other one fixed at ``x``: apply
+    is :func:`sub_model`; invert puts a sub-model's solution back into ``x``."""
+
+    x: np.ndarray
+    free: np.ndarray                  # boolean mask over the model's columns
+    name = "neighbourhood"
+
+    def apply(self, model: LinearModel) -> tuple[LinearModel, LinearModel]:
+        return sub_model(model, self.x, self.free), model
+
+    def invert(self, y: np.ndarray, model: LinearModel) -> np.ndarray:
+        """``x`` with the free columns set to ``y`` (integer columns rounded)."""
+        x = self.x.copy()
+        x[self.free] = np.where(model.integrality[self.free], np.round(y), y)
+        return x
 
 
 def search(model: LinearModel, P: Pairs, x: np.ndarray, engine, solver: str | None,
@@ -72,7 +91,8 @@ def search(model: LinearModel, P: Pairs, x: np.ndarray, engine, solver: str | No
         inside = np.zeros(m, dtype=bool)
         inside[chosen] = True
         free = np.r_[inside[where[P.ti]] & inside[P.di], rest]
-        sub = sub_model(model, x, free)
+        hood = Neighbourhood(x, free)
+        sub, _ = hood.apply(model)
         left = deadline - time.perf_counter()
         if left <= 0:
             break
@@ -81,7 +101,7 @@ def search(model: LinearModel, P: Pairs, x: np.ndarray, engine, solver: str | No
         raw = engine.solve(sub, step, solver)
         if raw.x is not None and raw.objective is not None and \
                 raw.objective < value - 1e-9 * max(1.0, abs(value)):
-            x[free] = np.where(model.integrality[free], np.round(raw.x), raw.x)
+            x = hood.invert(raw.x, model)
             value = model.objective_value(x)
             improved += 1
             if on_improve is not None:

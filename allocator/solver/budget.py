@@ -29,11 +29,11 @@ class Budget:
     def spent(self) -> float:
         return time.perf_counter() - self.started
 
-    def left(self) -> float | None:
-        """Seconds left (at least the floor), or ``None`` without a limit."""
+    def left(self, floor: float = FLOOR) -> float | None:
+        """Seconds left (at least ``floor`` of the limit), or ``None`` without a limit."""
         if self.limit is None:
             return None
-        return max(FLOOR * self.limit, self.limit - self.spent())
+        return max(floor * self.limit, self.limit - self.spent())
 
     def share_end(self, share: float, without_limit: float) -> float:
         """When a stage given ``share`` of the limit from the start must stop (or

@@ -16,51 +16,50 @@ from typing import Callable
 from ..backends import SolveOptions, Termination
 from ..domain.plan import Plan, Status, sequence
 from ..domain.problem import Problem
-from ..reductions import aggregation as aggregated
-from ..reductions.decomposition import TASKS_PER_PART, join, split
+from ..reductions.aggregation import Aggregation
+from ..reductions.decomposition import Decomposition
+from .budget import Budget
 from .relaxation import relaxation
 from .strategy import FULL_PAIRS
 
 BOUND_SHARE = 0.2           # of the time limit, kept for the bound of the whole problem
 
 
-def solve_decomposed(problem: Problem, engine, solver, options: SolveOptions, *,
-                     parts: int | None, seed: int | None, lp_bound: bool, common: dict,
+def solve_decomposed(problem: Problem, engine, solver, options: SolveOptions, budget: Budget,
+                     *, parts: int | None, seed: int | None, lp_bound: bool, common: dict,
                      solve: Callable[..., Plan]) -> Plan:
     """Solve ``problem`` in parts, each by ``solve`` (:func:`allocator.solve`), and join."""
-    k = parts or max(2, round(len(problem.tasks) / TASKS_PER_PART))
+    reduction = Decomposition(Decomposition.parts_for(problem, parts), seed)
     start = time.perf_counter()
-    pieces = split(problem, k, seed)
-    workers = min(len(pieces), options.threads or os.cpu_count() or 1)
-    # The parts run in waves of `workers`; together they get the time limit less a share for
-    # the bound of the whole problem, each wave an equal part of it.
-    waves = -(-len(pieces) // workers)
-    limit = options.time_limit
-    per_part = None if limit is None else (1 - BOUND_SHARE) * limit / waves
+    subs, pieces = reduction.apply(problem)
+    workers = min(len(subs), options.threads or os.cpu_count() or 1)
+    # The parts run in waves of `workers`; together they get what is left of the time limit
+    # less a share for the bound of the whole problem, each wave an equal part of it.
+    waves = -(-len(subs) // workers)
+    left = budget.left()
+    per_part = None if left is None else (1 - BOUND_SHARE) * left / waves
 
-    def one(piece):
-        sub, _ = piece
+    def one(sub: Problem) -> Plan:
         return solve(sub, objective="makespan", backend=engine.name, solver=solver,
                      time_limit=per_part, mip_gap=options.mip_gap, threads=1,
                      lp_bound=False, seed=seed, strategy="auto" if len(sub.tasks) * len(
                          sub.devices) <= FULL_PAIRS else "aggregated")
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        plans = list(pool.map(one, pieces))
+        plans = list(pool.map(one, subs))
     seconds = time.perf_counter() - start
     failed = [p for p in plans if not p.status.has_plan]
     if failed:
         return Plan(status=failed[0].status, reason=f"sub-problem {failed[0].problem}: "
                     f"{failed[0].reason}", solve_seconds=seconds, **common)
-    assignment = join(pieces, [p.assignment for p in plans])
+    assignment = reduction.invert([p.assignment for p in plans], pieces)
     schedule = sequence(problem, assignment)
     makespan = max(s.end for s in schedule)
     bound = None
     if lp_bound:
-        built = aggregated.build(problem)
-        left = None if limit is None else \
-            max(BOUND_SHARE * limit, limit - (time.perf_counter() - start))
-        raw = relaxation(built, engine, solver, replace(options, warm_start=None, progress=None,
-                                                        time_limit=left),
+        built, _ = Aggregation().apply(problem)
+        raw = relaxation(built, engine, solver,
+                         replace(options, warm_start=None, progress=None,
+                                 time_limit=budget.left(floor=BOUND_SHARE)),
                          built.encode(assignment))
         seconds = time.perf_counter() - start
         if raw.termination is Termination.OPTIMAL:

@@ -18,7 +18,7 @@ from ..domain.problem import MEASURES, Problem
 from ..errors import AllocatorError
 from ..io.problem_files import load
 from .. import objectives
-from ..reductions import aggregation as aggregated
+from ..reductions.aggregation import Aggregation
 from . import restriction
 from .bounds import honest_bound, whole_problem_bound
 from .budget import Budget
@@ -121,8 +121,8 @@ def solve(problem: Problem | str | Mapping[str, Any], *, objective: str | None =
     if strategy == "decomposed":
         from .decomposed import solve_decomposed
         return honest_bound(solve_decomposed(
-            problem, engine, solver, replace(options, time_limit=budget.left()), parts=parts,
-            seed=seed, lp_bound=lp_bound, common=common, solve=solve))
+            problem, engine, solver, options, budget, parts=parts, seed=seed,
+            lp_bound=lp_bound, common=common, solve=solve))
     return honest_bound(_by_model(problem, engine, solver, options, budget, common,
                                   lp_bound=lp_bound, warm_start=warm_start, progress=progress))
 
@@ -133,7 +133,7 @@ def _by_model(problem: Problem, engine, solver: str | None, options: SolveOption
     """Build the objective's model (or the aggregated one; restricted to each task's best
     pools when too large to write in full) and solve it."""
     objective, strategy, measure = common["objective_name"], common["strategy"], common["measure"]
-    formulation = aggregated if strategy == "aggregated" else objectives.get(objective)
+    formulation = objectives.get(objective)
     start = time.perf_counter()
     keep, first = None, None
     if strategy == "full" and objectives.get(objective).heuristics and \
@@ -143,6 +143,8 @@ def _by_model(problem: Problem, engine, solver: str | None, options: SolveOption
         first = restriction.greedy_fit(problem, objective) if warm_start else None
         keep = restriction.candidate_pools(problem, objective, first and first.assignment)
         built = formulation.build(problem, keep)
+    elif strategy == "aggregated":
+        built, _ = Aggregation().apply(problem)       # its decode inverts
     else:
         built = (formulation.build(problem, measure) if measure is not None
                  else formulation.build(problem))

@@ -4,14 +4,14 @@ chosen from the problem's size and pool structure (docs/performance.md)."""
 from __future__ import annotations
 
 from ..domain.problem import Problem
-from ..objectives import OBJECTIVES, get
 from ..errors import AllocatorError
+from ..objectives import OBJECTIVES
+from ..reductions.aggregation import Aggregation
 
 
 STRATEGIES = ("auto", "full", "aggregated", "decomposed")
 
 FULL_PAIRS = 20_000        # task-device pairs up to which auto always keeps the full model
-
 
 
 def choose_strategy(problem: Problem, objective: str, strategy: str = "auto") -> str:
@@ -28,7 +28,7 @@ def choose_strategy(problem: Problem, objective: str, strategy: str = "auto") ->
     if strategy not in STRATEGIES:
         raise AllocatorError(f"unknown strategy {strategy!r}; choose one of "
                              f"{', '.join(STRATEGIES)}")
-    simple = get(objective).aggregable and not any(t.deadline is not None for t in problem.tasks)
+    simple = Aggregation().accepts(problem, objective)    # and so the decomposition too
     if strategy != "auto":
         if strategy != "full" and not simple:
             plans = " and ".join(o.name for o in OBJECTIVES.values() if o.aggregable)

@@ -7,7 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..objectives import OBJECTIVES
-from ..objectives.metrics import evaluate
+from ..objectives.evaluation import evaluate
 from ..domain.plan import Plan
 from ..domain.problem import Problem
 from ..domain.units import format_quantity as fq
