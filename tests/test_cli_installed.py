@@ -22,7 +22,8 @@ import allocator
 from .conftest import PROBLEMS
 from .test_bad_inputs import installed_command
 
-COMMANDS = ["solve", "compare", "validate", "verify", "run", "profile", "schema", "version"]
+COMMANDS = ["solve", "compare", "validate", "verify", "run", "profile", "import", "schema",
+            "version"]
 SMALL = str(PROBLEMS / "small/two-devices.yaml")
 
 

@@ -11,11 +11,11 @@ from typing import Any, Mapping, Sequence
 from ..objectives import check_inputs as check_objective_inputs
 from ..errors import AllocatorError
 from ..objectives.evaluation import evaluate
-from ..heuristics import HEURISTICS
+from ..heuristics import HEURISTICS, PLACEMENT_HEURISTICS
 from ..io.problem_files import load
 from ..domain.plan import Plan
 from ..domain.problem import Problem
-from ..objectives import HEURISTIC as HEURISTIC_OBJECTIVES
+from ..objectives import HEURISTIC as HEURISTIC_OBJECTIVES, get
 from ..solver.pipeline import solve
 from .verify import verify
 
@@ -33,6 +33,8 @@ class Row:
     min_utilization: float | None
     load_imbalance: float | None
     seconds: float
+    placed_tasks: int | None = None     # on nodes
+    gpu_allocation: float | None = None
 
 
 @dataclass(frozen=True)
@@ -43,17 +45,24 @@ class Comparison:
     optimum: float | None               # proven optimum, when the model proved it
     rows: tuple[Row, ...]
     plans: Mapping[str, Plan] = field(default_factory=dict, compare=False)
+    sense: str = "min"
 
     def row(self, method: str) -> Row:
         return next(r for r in self.rows if r.method == method)
 
+    def _heuristic_rows(self) -> list[Row]:
+        return [r for r in self.rows if r.method not in ("optimal", "lp_bound")
+                and r.objective is not None]
+
     def best_heuristic(self) -> Row | None:
-        rows = [r for r in self.rows if r.method in HEURISTICS and r.objective is not None]
-        return min(rows, key=lambda r: r.objective) if rows else None
+        rows = self._heuristic_rows()
+        pick = max if self.sense == "max" else min
+        return pick(rows, key=lambda r: r.objective) if rows else None
 
     def worst_heuristic(self) -> Row | None:
-        rows = [r for r in self.rows if r.method in HEURISTICS and r.objective is not None]
-        return max(rows, key=lambda r: r.objective) if rows else None
+        rows = self._heuristic_rows()
+        pick = min if self.sense == "max" else max
+        return pick(rows, key=lambda r: r.objective) if rows else None
 
     def to_dict(self) -> dict[str, Any]:
         return {"problem": self.problem, "objective": self.objective_name, "bound": self.bound,
@@ -85,13 +94,15 @@ def compare(problem: Problem | str | Mapping, methods: Sequence[str] | None = No
     problem = load(problem)
     objective = objective or problem.objective
     check_objective_inputs(problem, objective)
-    if objective not in HEURISTIC_OBJECTIVES:
-        raise AllocatorError(f"compare() covers {' and '.join(HEURISTIC_OBJECTIVES)}, not "
-                             f"{objective!r}")
-    methods = list(HEURISTICS) if methods is None else list(methods)
+    on_nodes = get(objective).on_nodes
+    known = PLACEMENT_HEURISTICS if on_nodes else tuple(HEURISTICS)
+    if objective not in HEURISTIC_OBJECTIVES and not on_nodes:
+        raise AllocatorError(f"compare() covers {' and '.join(HEURISTIC_OBJECTIVES)} and the "
+                             f"objectives on nodes, not {objective!r}")
+    methods = list(known) if methods is None else list(methods)
     for m in methods:
-        if m not in HEURISTICS:
-            raise AllocatorError(f"unknown method {m!r}; choose from {', '.join(HEURISTICS)}")
+        if m not in known:
+            raise AllocatorError(f"unknown method {m!r}; choose from {', '.join(known)}")
     plans: dict[str, Plan] = {}
     seconds: dict[str, float] = {}
     for m in ["optimal", *methods]:
@@ -126,5 +137,8 @@ def compare(problem: Problem | str | Mapping, methods: Sequence[str] | None = No
             makespan=met.makespan if met else None, cost=met.cost if met else None,
             mean_utilization=met.mean_utilization if met else None,
             min_utilization=met.min_utilization if met else None,
-            load_imbalance=met.load_imbalance if met else None, seconds=seconds[m]))
-    return Comparison(problem.name, objective, bound, optimum, tuple(rows), plans)
+            load_imbalance=met.load_imbalance if met else None, seconds=seconds[m],
+            placed_tasks=met.placed_tasks if met else None,
+            gpu_allocation=met.gpu_allocation if met else None))
+    return Comparison(problem.name, objective, bound, optimum, tuple(rows), plans,
+                      sense=opt.sense)

@@ -114,9 +114,9 @@ def compare(
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
     obj = objective.value if objective else None
     problem = _load_checked(file, obj)
-    if (obj or problem.objective) not in HEURISTIC_OBJECTIVES:
-        _fail(f"compare covers {' and '.join(HEURISTIC_OBJECTIVES)}, not "
-              f"{obj or problem.objective!r}: the heuristics place whole tasks")
+    if (obj or problem.objective) not in HEURISTIC_OBJECTIVES and not problem.on_nodes:
+        _fail(f"compare covers {' and '.join(HEURISTIC_OBJECTIVES)} and clusters of nodes, "
+              f"not {obj or problem.objective!r}: the heuristics place whole tasks")
 
     names = [m.strip() for m in methods.split(",") if m.strip()] if methods else None
     check = _one_of(lambda: _methods()[1:])

@@ -16,9 +16,11 @@ class InfeasibleError(ProblemError):
     """The input is well-formed but admits no plan; the message names the culprit."""
 
 
-def require_supported(problem: Problem) -> None:
-    """Refuse what the domain can say but no model plans yet: a task holding several devices
-    at once, a release time, a named resource beyond compute and memory."""
+def require_supported(problem: Problem, objective: str, on_nodes: bool) -> None:
+    """Refuse what the domain can say but the objective does not plan: a task holding several
+    devices at once or with a release time (no model plans these yet); cluster nodes and
+    node requests (cores, GPUs, named resources) for an objective that plans devices, and
+    devices for one that plans nodes (``on_nodes``)."""
     for i, t in enumerate(problem.tasks):
         if t.devices != 1:
             raise ProblemError(f"task {t.name!r} asks for {t.devices} devices at once; every "
@@ -26,9 +28,23 @@ def require_supported(problem: Problem) -> None:
         if t.release != 0:
             raise ProblemError(f"task {t.name!r} has a release time; every model plans all "
                                f"tasks from time 0", f"tasks[{i}]")
-        if t.requests:
-            raise ProblemError(f"task {t.name!r} requests {', '.join(t.requests)}; the models "
-                               f"plan compute and memory only", f"tasks[{i}]")
+    if on_nodes:
+        if not problem.on_nodes:
+            raise ProblemError(f"the {objective} objective places tasks on cluster nodes; "
+                               "describe them under 'nodes:' (cores, memory, GPUs), not "
+                               "'pools:'", "pools")
+        return
+    if problem.on_nodes:
+        raise ProblemError(f"the {objective} objective plans devices ('pools:'); a cluster of "
+                           "nodes is planned by the packing objective", "objective")
+    for i, t in enumerate(problem.tasks):
+        asked = [k for k, v in (("cpu", t.cpu), ("gpus", t.gpus), ("gpu_share", t.gpu_share),
+                                ("gpu_models", t.gpu_models)) if v] + list(t.requests)
+        if asked:
+            raise ProblemError(f"task {t.name!r} requests {', '.join(asked)} of a node; the "
+                               f"{objective} objective plans devices, which offer compute "
+                               f"and memory only (the packing objective plans nodes)",
+                               f"tasks[{i}]")
     for j, p in enumerate(problem.pools):
         if p.resources:
             raise ProblemError(f"pool {p.name!r} offers {', '.join(p.resources)}; the models "

@@ -46,6 +46,17 @@ class Slot:
 
 
 @dataclass(frozen=True)
+class Placement:
+    """Where a task runs on a cluster of nodes: its node, the 0-based indices of the GPUs it
+    uses there, and the fraction of each of those GPUs it takes (1 for whole GPUs, its share
+    for a shared one, 0 when it uses none)."""
+
+    node: str
+    gpus: tuple[int, ...] = ()
+    gpu_share: float = 0.0
+
+
+@dataclass(frozen=True)
 class Plan:
     problem: str
     objective_name: str
@@ -68,6 +79,8 @@ class Plan:
     strategy: str | None = None        # full | aggregated | decomposed (solver plans)
     warm_start: str | None = None      # the heuristic the solver started from, or whose plan
                                        # was kept because the solver found nothing better
+    placements: Mapping[str, Placement] = field(default_factory=dict)   # on nodes: task ->
+    unplaced: tuple[str, ...] = ()     # tasks a partial placement leaves out
 
     @property
     def gap(self) -> float | None:
@@ -93,6 +106,9 @@ class Plan:
         d["assignment"] = dict(self.assignment)
         d["fractions"] = {k: dict(v) for k, v in self.fractions.items()}
         d["amounts"] = {k: dict(v) for k, v in self.amounts.items()}
+        d["placements"] = {k: {"node": v.node, "gpus": list(v.gpus), "gpu_share": v.gpu_share}
+                           for k, v in self.placements.items()}
+        d["unplaced"] = list(self.unplaced)
         return d
 
     @classmethod
@@ -205,7 +221,33 @@ def _plan_fields(d: Any) -> dict[str, Any]:
                           fraction=_number(s.get("fraction", 1.0), f"{sub}.fraction",
                                            optional=False)))
     args["schedule"] = tuple(slots)
+    args["placements"] = _placements(d.get("placements"))
+    unplaced = d.get("unplaced") or []
+    if not isinstance(unplaced, list):
+        raise ProblemError(f"must be a list of task names, got {type(unplaced).__name__}",
+                           "unplaced")
+    args["unplaced"] = tuple(_text(t, f"unplaced[{k}]", optional=False)
+                             for k, t in enumerate(unplaced))
     return args
+
+
+def _placements(value: Any) -> dict[str, Placement]:
+    out = {}
+    for task, p in _mapping(value, "placements").items():
+        sub = f"placements.{task}"
+        p = _mapping(p, sub)
+        extra = set(p) - {"node", "gpus", "gpu_share"}
+        if extra:
+            raise ProblemError(f"unknown key {sorted(extra)[0]!r} in a placement (allowed: "
+                               "node, gpus, gpu_share)", sub)
+        gpus = p.get("gpus") or []
+        if not isinstance(gpus, list) or any(isinstance(g, bool) or not isinstance(g, int)
+                                             for g in gpus):
+            raise ProblemError(f"must be a list of GPU indices, got {gpus!r}", f"{sub}.gpus")
+        out[_text(task, sub, optional=False)] = Placement(
+            node=_text(p.get("node"), f"{sub}.node", optional=False), gpus=tuple(gpus),
+            gpu_share=_number(p.get("gpu_share", 0.0), f"{sub}.gpu_share", optional=False))
+    return out
 
 
 def sequence(problem: Problem, assignment: Mapping[str, str]) -> tuple[Slot, ...]:

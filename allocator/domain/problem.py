@@ -38,15 +38,25 @@ class Pool:
     torch_device: str | None = None
     horizon: float | None = None       # seconds each device of this pool is available
     resources: Mapping[str, float] = field(default_factory=dict)   # more, by name, per device
+    # A pool of cluster nodes (``nodes:`` in a problem file): each device is a node with
+    # ``memory`` bytes of host memory, ``cpu`` cores and ``gpus`` GPUs of one model.
+    cpu: float | None = None           # cores per node
+    gpus: int = 0                      # GPUs per node
+    gpu_model: str | None = None
+    gpu_memory: float | None = None    # bytes per GPU
+    node_names: tuple[str, ...] | None = None     # one per node; default name[k]
 
     def device_names(self) -> list[str]:
+        if self.node_names is not None:
+            return list(self.node_names)
         return [f"{self.name}[{k}]" for k in range(self.count)]
 
     @property
     def capacity(self) -> dict[str, float]:
         """What one device offers, as a resource vector: memory and throughput are two of its
-        entries, ``resources`` the others (host cpu, host memory, ... by name)."""
-        return {"memory": self.memory, "throughput": self.throughput, **self.resources}
+        entries; a node's cores and GPUs two more; ``resources`` the others, by name."""
+        node = {} if self.cpu is None else {"cpu": self.cpu, "gpus": float(self.gpus)}
+        return {"memory": self.memory, "throughput": self.throughput, **node, **self.resources}
 
 
 @dataclass(frozen=True)
@@ -71,13 +81,27 @@ class Task:
     requests: Mapping[str, float] = field(default_factory=dict)   # more, by name, per device
     devices: int = 1                    # devices it holds at once (a gang when more than 1)
     release: float = 0.0                # seconds from time 0 before which it may not start
+    # On a cluster of nodes: cores, and either whole GPUs of its node (a gang on one node when
+    # more than one) or a share of one GPU; the GPU models it accepts; its QoS class.
+    cpu: float | None = None
+    gpus: int = 0
+    gpu_share: float | None = None      # fraction of one GPU, 0 < share < 1
+    gpu_models: tuple[str, ...] | None = None
+    qos: str | None = None
 
     @property
     def needs(self) -> dict[str, float]:
         """What it asks of each device it runs on, as a resource vector: compute and memory
-        are two of its entries (where known), ``requests`` the others."""
-        known = {"compute": self.compute, "memory": self.memory}
+        are two of its entries (where known), a node's cores and GPUs two more (a share of
+        one GPU counts as that fraction), ``requests`` the others."""
+        known = {"compute": self.compute, "memory": self.memory, "cpu": self.cpu,
+                 "gpus": self.gpu_demand or None}
         return {**{k: v for k, v in known.items() if v is not None}, **self.requests}
+
+    @property
+    def gpu_demand(self) -> float:
+        """GPUs it takes: its whole GPUs, or its share of one."""
+        return self.gpu_share if self.gpu_share is not None else float(self.gpus)
 
 
 @dataclass(frozen=True)
@@ -120,6 +144,11 @@ class Problem:
         return replace(self, name=name, pools=pools, tasks=tasks, horizon=horizon,
                        throughput=table(self.throughput), time=table(self.time),
                        cost=table(self.cost))
+
+    @property
+    def on_nodes(self) -> bool:
+        """A cluster of nodes (``nodes:`` in its file): its pools state cores."""
+        return any(p.cpu is not None for p in self.pools)
 
     # -- names and indices -------------------------------------------------------------
     @cached_property
@@ -179,6 +208,28 @@ class Problem:
                 ok[i] &= masks[t.allowed_kinds]
             if t.allowed_pools is not None:
                 ok[i] &= np.isin(names, t.allowed_pools)
+        if any(p.cpu is not None or p.resources for p in self.pools) or \
+                any(t.cpu is not None or t.requests or t.gpu_demand for t in self.tasks):
+            ok &= self._node_fits()
+        return ok
+
+    def _node_fits(self) -> np.ndarray:
+        """``[i, p]``: one node of pool p holds task i on its own: cores, named resources,
+        whole GPUs or a GPU to share, of a model the task accepts. (A pool that does not
+        state a resource offers none of it.)"""
+        ok = np.ones((len(self.tasks), len(self.pools)), dtype=bool)
+        cpu = np.array([p.cpu if p.cpu is not None else 0.0 for p in self.pools])
+        gpus = np.array([p.gpus for p in self.pools])
+        models = np.array([p.gpu_model or "" for p in self.pools])
+        for i, t in enumerate(self.tasks):
+            if t.cpu is not None:
+                ok[i] &= cpu >= t.cpu
+            for name, amount in t.requests.items():
+                ok[i] &= np.array([p.resources.get(name, 0.0) >= amount for p in self.pools])
+            if t.gpu_demand:
+                ok[i] &= gpus >= max(t.gpus, 1)
+                if t.gpu_models is not None:
+                    ok[i] &= np.isin(models, t.gpu_models)
         return ok
 
     @cached_property

@@ -1,7 +1,9 @@
 """Units, parsed once at the edge. Inside the library everything is an SI float.
 
 Dimensions: ``bytes``, ``flop`` (an amount of work), ``flop_rate`` (FLOP/s), ``time`` (seconds),
-``number`` (dimensionless). A plain number is taken in the SI base unit of the dimension.
+``cores`` (CPU cores; ``500m`` is half a core, as in Kubernetes), ``number`` (dimensionless).
+A plain number is taken in the SI base unit of the dimension. Bytes also take Kubernetes'
+binary suffixes (``16Gi``).
 
 >>> parse_quantity("80GiB", "bytes")
 85899345920.0
@@ -25,6 +27,7 @@ for _p, _f in _PREFIX.items():
     if _p:
         BYTE_UNITS[f"{_p}B"] = _f
         BYTE_UNITS[f"{_p}iB"] = 1024.0 ** (list(_PREFIX).index(_p))
+        BYTE_UNITS[f"{_p}i"] = 1024.0 ** (list(_PREFIX).index(_p))     # Kubernetes: 16Gi
 
 FLOP_UNITS: dict[str, float] = {}
 RATE_UNITS: dict[str, float] = {}
@@ -40,18 +43,22 @@ TIME_UNITS: dict[str, float] = {
     "h": 3600.0, "hr": 3600.0, "d": 86400.0, "day": 86400.0,
 }
 
+CORE_UNITS: dict[str, float] = {"m": 1e-3, "cores": 1.0, "core": 1.0}
+
 UNITS = {"bytes": BYTE_UNITS, "flop": FLOP_UNITS, "flop_rate": RATE_UNITS, "time": TIME_UNITS,
-         "number": {}}
+         "cores": CORE_UNITS, "number": {}}
 
 _EXAMPLE = {"bytes": "'80GiB'", "flop": "'2.5e18 FLOP'", "flop_rate": "'312 TFLOP/s'",
-            "time": "'4h'", "number": "'3'"}
+            "time": "'4h'", "cores": "'8' or '500m'", "number": "'3'"}
 
 # The largest value each dimension accepts (SI). Beyond these, a value is a mistake of units
 # and would overflow the models' coefficients (HiGHS reads 1e20 as infinity); see
 # docs/problem-format.md#limits.
-MAXIMUM = {"bytes": 2.0 ** 60, "flop": 1e30, "flop_rate": 1e24, "time": 1e12, "number": 1e15}
+MAXIMUM = {"bytes": 2.0 ** 60, "flop": 1e30, "flop_rate": 1e24, "time": 1e12, "cores": 1e7,
+           "number": 1e15}
 _MAXIMUM_TEXT = {"bytes": "1 EiB (2^60 bytes)", "flop": "1e30 FLOP", "flop_rate": "1e24 FLOP/s",
-                 "time": "1e12 s, about 31,700 years", "number": "1e15"}
+                 "time": "1e12 s, about 31,700 years", "cores": "10 million cores",
+                 "number": "1e15"}
 
 _QUANTITY = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-z/]*)\s*$")
 

@@ -16,10 +16,11 @@ from typing import Callable
 from ..errors import AllocatorError
 from ..domain.plan import Plan, Status, sequence
 from ..domain.problem import Problem
-from ..objectives import HEURISTIC
+from ..objectives import HEURISTIC, get
 from . import greedy as g
 from .greedy import value
 from .local_search import improve
+from .placement import PLACEMENT_HEURISTICS, place
 from .regret import regret
 
 GREEDY: dict[str, tuple[g.Ordering, g.Placement]] = {
@@ -67,7 +68,10 @@ HEURISTICS["local_search"] = _local_search
 
 
 def run(problem: Problem, method: str, objective: str, seed: int | None = 0) -> Plan:
-    """Run heuristic ``method`` and return its plan under ``objective`` (makespan or cost)."""
+    """Run heuristic ``method`` and return its plan under ``objective`` (makespan or cost;
+    on a cluster of nodes, packing)."""
+    if get(objective).on_nodes:
+        return _placement(problem, method, objective)
     if method not in HEURISTICS:
         raise AllocatorError(f"unknown method {method!r}; choose 'optimal' or one of "
                              f"{', '.join(sorted(HEURISTICS))}")
@@ -86,3 +90,17 @@ def run(problem: Problem, method: str, objective: str, seed: int | None = 0) -> 
     return Plan(status=Status.FEASIBLE, assignment=assignment,
                 schedule=sequence(problem, assignment),
                 objective=value(problem, assignment, objective), **common)
+
+
+def _placement(problem: Problem, method: str, objective: str) -> Plan:
+    """A placement heuristic's plan on a cluster of nodes (:mod:`.placement`)."""
+    from ..objectives.packing import placement_fields
+    if method not in PLACEMENT_HEURISTICS:
+        raise AllocatorError(f"method {method!r} does not place tasks on nodes; for the "
+                             f"{objective} objective choose 'optimal' or one of "
+                             f"{', '.join(PLACEMENT_HEURISTICS)}")
+    start = time.perf_counter()
+    fields = placement_fields(problem, place(problem, method))
+    return Plan(status=Status.FEASIBLE, problem=problem.name, objective_name=objective,
+                method=method, sense="max", solve_seconds=time.perf_counter() - start,
+                **fields)

@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
-import yaml
 
 from ..objectives import check_problem
 from ..errors import ProblemError
 from ..domain.jobs import read_job
 from ..domain.problem import TORCH_DEVICE, KINDS, Pool, Problem, Task
+from .cluster_fields import read_nodes, read_requests
+from .problem_writer import dump, to_dict
 from .schema import MAX_DEVICES, POOL_FIELDS, PROBLEM_FIELDS, TASK_FIELDS, Field
 from ..domain.units import MAXIMUM, as_float, check_maximum, parse_quantity
 from .text import read_text
@@ -72,58 +73,6 @@ def from_dict(doc: Any, *, check: bool = True, objective: str | None = None,
     if check:
         check_problem(problem, objective or problem.objective)
     return problem
-
-
-def to_dict(problem: Problem) -> dict[str, Any]:
-    """The problem as a plain document in SI units; ``from_dict(to_dict(p)) == p``."""
-    doc: dict[str, Any] = {"name": problem.name}
-    if problem.description is not None:
-        doc["description"] = problem.description
-    doc["objective"] = problem.objective
-    if problem.horizon is not None:
-        doc["horizon"] = problem.horizon
-    if problem.measure != "max_load":
-        doc["measure"] = problem.measure
-    if problem.sense != "min":
-        doc["sense"] = problem.sense
-    doc["pools"] = [_drop_none({"name": p.name, "kind": p.kind, "count": p.count,
-                                "memory": p.memory, "throughput": p.throughput,
-                                "cost_per_hour": p.cost_per_hour,
-                                "torch_device": p.torch_device, "horizon": p.horizon})
-                   for p in problem.pools]
-    tasks = []
-    for t in problem.tasks:
-        d = _drop_none({"name": t.name, "compute": t.compute, "memory": t.memory,
-                        "weight": t.weight, "priority": t.priority, "deadline": t.deadline,
-                        "allowed_kinds": list(t.allowed_kinds) if t.allowed_kinds else None,
-                        "allowed_pools": list(t.allowed_pools) if t.allowed_pools else None})
-        if t.demand:
-            d["demand"] = dict(t.demand)
-        if t.workload is not None:
-            d["workload"] = dict(t.workload)
-        if t.model is not None:
-            d.pop("memory", None)
-            d["model"] = dict(t.model)
-        if t.job is not None:
-            d.update(t.job.to_dict())
-        if t.timeout is not None:
-            d["timeout"] = t.timeout
-        tasks.append(d)
-    doc["tasks"] = tasks
-    for key in ("throughput", "time", "cost"):
-        table = getattr(problem, key)
-        if table:
-            doc[key] = {t: dict(row) for t, row in table.items()}
-    return doc
-
-
-def dump(problem: Problem, path: str | Path) -> None:
-    """Write the problem as YAML (SI units)."""
-    Path(path).write_text(yaml.safe_dump(to_dict(problem), sort_keys=False), encoding="utf-8")
-
-
-def _drop_none(d: dict) -> dict:
-    return {k: v for k, v in d.items() if v is not None}
 
 
 # -- validation ----------------------------------------------------------------------------
@@ -228,6 +177,10 @@ class _Reader:
             if len(set(value)) != len(value):
                 raise ProblemError(f"lists {value!r} with repeats", sub)
             return tuple(value)
+        if f.type == "number_map":
+            value = self.mapping(value, sub, key)
+            return {str(name): self.field(value, name, Field("number", ""), sub,
+                                          allow_zero=True) for name in value}
         raise AssertionError(f.type)
 
     def named_list(self, value: Any, path: str, what: str) -> list[Mapping]:
@@ -253,12 +206,7 @@ class _Reader:
         self.keys(doc, PROBLEM_FIELDS, "", "the problem")
         F = PROBLEM_FIELDS
         name = self.field(doc, "name", F["name"], "")
-        pools = tuple(self.pool(item, f"pools[{k}]")
-                      for k, item in enumerate(self.named_list(doc["pools"], "pools", "pool")))
-        total = sum(p.count for p in pools)
-        if total > MAX_DEVICES:
-            raise ProblemError(f"the pools hold {total:,} devices in all, more than the limit "
-                               f"of {MAX_DEVICES:,}", "pools")
+        pools = self.pools(doc)
         pool_names = [p.name for p in pools]
         tasks = tuple(self.task(item, f"tasks[{k}]", pool_names)
                       for k, item in enumerate(self.named_list(doc["tasks"], "tasks", "task")))
@@ -276,6 +224,21 @@ class _Reader:
         )
         _check_processing_times(problem)
         return problem
+
+    def pools(self, doc: Mapping) -> tuple[Pool, ...]:
+        """The problem's ``pools``, or its ``nodes`` (exactly one of them)."""
+        if (doc.get("pools") is None) == (doc.get("nodes") is None):
+            raise ProblemError("give either 'pools' (devices) or 'nodes' (a cluster of nodes)"
+                               + (", not both" if doc.get("pools") is not None else ""))
+        if doc.get("nodes") is not None:
+            return read_nodes(self, self.named_list(doc["nodes"], "nodes", "node group"))
+        pools = tuple(self.pool(item, f"pools[{k}]")
+                      for k, item in enumerate(self.named_list(doc["pools"], "pools", "pool")))
+        total = sum(p.count for p in pools)
+        if total > MAX_DEVICES:
+            raise ProblemError(f"the pools hold {total:,} devices in all, more than the limit "
+                               f"of {MAX_DEVICES:,}", "pools")
+        return pools
 
     def pool(self, doc: Mapping, path: str) -> Pool:
         what = f"pool {doc.get('name', path)!r}"
@@ -357,6 +320,7 @@ class _Reader:
             demand=demand,
             job=read_job(doc, path, what, self.base),
             timeout=self.field(doc, "timeout", F["timeout"], path),
+            **read_requests(self, doc, path, what),
         )
 
     def table(self, doc: Any, key: str, pool_names: list[str], task_names: list[str]) -> dict:

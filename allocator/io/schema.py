@@ -35,7 +35,9 @@ PROBLEM_FIELDS: dict[str, Field] = {
                      "load; gives the capacity of the amount-based objectives.", dimension="time"),
     "measure": Field("enum", "How `load_balance` measures balance: `max_load` (default) or the "
                      "seed's `inverse_sum` (sum over devices of 1 / load).", choices=MEASURES),
-    "pools": Field("pools", "Device pools (at least one).", required=True),
+    "pools": Field("pools", "Device pools (at least one); or `nodes`."),
+    "nodes": Field("nodes", "Cluster nodes, in groups of identical nodes (at least one), "
+                   "instead of `pools`: for the `packing` objective."),
     "tasks": Field("tasks", "Tasks (at least one).", required=True),
     "sense": Field("enum", "`min` (default) or `max`: whether the `cost` objective minimises "
                    "the total or maximises it (a table of profits or preferences, as in the "
@@ -64,6 +66,23 @@ POOL_FIELDS: dict[str, Field] = {
     "torch_device": Field("str", "Torch device the executor maps this pool to (`cpu`, `cuda:1`)."),
     "horizon": Field("quantity", "Time each device of this pool is available (e.g. `40h`); "
                      "overrides the problem's `horizon` for this pool.", dimension="time"),
+}
+
+NODE_FIELDS: dict[str, Field] = {
+    "name": Field("str", "Unique name of this group of identical nodes; node k is `name[k]` "
+                  "unless `names` says otherwise.", required=True),
+    "count": Field("int", "Number of identical nodes (1 to 100,000; default: the number of "
+                   "`names`, else 1).", maximum=MAX_POOL_DEVICES),
+    "names": Field("str_list", "One name per node (e.g. the cluster's own node names)."),
+    "cpu": Field("quantity", "CPU cores per node (`96`, or `500m` for half a core).",
+                 required=True, dimension="cores"),
+    "memory": Field("quantity", "Host memory per node (e.g. `384GiB` or `384Gi`).",
+                    required=True, dimension="bytes"),
+    "gpus": Field("int", "GPUs per node (default 0).", maximum=1024),
+    "gpu_model": Field("str", "The model of the node's GPUs (e.g. `V100M32`, `T4`)."),
+    "gpu_memory": Field("quantity", "Memory per GPU.", dimension="bytes"),
+    "resources": Field("number_map", "More resources per node, by name (e.g. `{rdma: 1}`)."),
+    "cost_per_hour": Field("number", "Price of one node-hour (≥ 0)."),
 }
 
 TASK_FIELDS: dict[str, Field] = {
@@ -100,10 +119,20 @@ TASK_FIELDS: dict[str, Field] = {
     "params": Field("mapping", "Keyword arguments for `callable`."),
     "timeout": Field("quantity", "Longest time one attempt may run (e.g. `30s`, `2h`); then it "
                      "is stopped and counts as failed.", dimension="time"),
+    "cpu": Field("quantity", "CPU cores it requests on its node (`12`, `500m`).",
+                 dimension="cores"),
+    "gpus": Field("int", "Whole GPUs it needs, all on one node (a gang when more than one).",
+                  maximum=1024),
+    "gpu_share": Field("number", "A fraction of one GPU (0 < share < 1) instead of whole GPUs; "
+                       "the shares on one GPU add up to at most 1."),
+    "gpu_models": Field("str_list", "GPU models it accepts (default: any)."),
+    "qos": Field("str", "Its quality-of-service class, as the cluster names it (`LS`, `BE`, "
+                 "`Guaranteed`, ...); kept with the plan."),
+    "requests": Field("number_map", "More resources it requests on its node, by name."),
 }
 
 _QUANTITY_EXAMPLE = {"bytes": "80GiB", "flop": "2.5e18 FLOP", "flop_rate": "400 TFLOP/s",
-                     "time": "4h"}
+                     "time": "4h", "cores": "500m"}
 
 
 def _json(field: Field) -> dict:
@@ -148,6 +177,12 @@ def _json(field: Field) -> dict:
     if field.type == "pools":
         return {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/pool"},
                 "description": field.doc}
+    if field.type == "number_map":
+        return {"type": "object", "additionalProperties": {"type": "number", "minimum": 0},
+                "description": field.doc}
+    if field.type == "nodes":
+        return {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/node"},
+                "description": field.doc}
     if field.type == "tasks":
         return {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/task"},
                 "description": field.doc}
@@ -169,5 +204,7 @@ def json_schema() -> dict:
     schema = {"$schema": "https://json-schema.org/draft/2020-12/schema",
               "title": "allocator problem"}
     schema.update(_object(PROBLEM_FIELDS))
-    schema["$defs"] = {"pool": _object(POOL_FIELDS), "task": _object(TASK_FIELDS)}
+    schema["$defs"] = {"pool": _object(POOL_FIELDS), "node": _object(NODE_FIELDS),
+                       "task": _object(TASK_FIELDS)}
+    schema["oneOf"] = [{"required": ["pools"]}, {"required": ["nodes"]}]
     return schema

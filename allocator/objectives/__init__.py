@@ -7,7 +7,7 @@ problem can have no plan for it, and how the heuristics score it. Adding an obje
 adding a module here and listing it below.
 
 >>> sorted(OBJECTIVES)
-['cost', 'load_balance', 'makespan', 'utilization', 'weighted_shortfall']
+['cost', 'load_balance', 'makespan', 'packing', 'utilization', 'weighted_shortfall']
 >>> OBJECTIVES["makespan"].heuristics, OBJECTIVES["utilization"].places_tasks
 (True, False)
 """
@@ -17,12 +17,12 @@ from __future__ import annotations
 from ..domain.checks import InfeasibleError, require_supported
 from ..domain.problem import Problem
 from ..errors import ProblemError
-from . import cost, load_balance, makespan, utilization, weighted_shortfall
+from . import cost, load_balance, makespan, packing, utilization, weighted_shortfall
 from .base import Objective
 
 OBJECTIVES: dict[str, Objective] = {m.OBJECTIVE.name: m.OBJECTIVE for m in
                                     (makespan, cost, weighted_shortfall, utilization,
-                                     load_balance)}
+                                     load_balance, packing)}
 NAMES = tuple(OBJECTIVES)
 HEURISTIC = tuple(name for name, o in OBJECTIVES.items() if o.heuristics)
 
@@ -37,7 +37,7 @@ def get(name: str) -> Objective:
 def check_inputs(problem: Problem, name: str) -> None:
     """Raise :class:`ProblemError` if objective ``name`` lacks an input it needs."""
     objective = get(name)
-    require_supported(problem)
+    require_supported(problem, name, objective.on_nodes)
     if problem.sense != "min" and not objective.maximisable:
         raise ProblemError(f"sense {problem.sense!r} applies to the "
                            f"{' and '.join(o.name for o in OBJECTIVES.values() if o.maximisable)}"

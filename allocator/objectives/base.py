@@ -37,8 +37,8 @@ class Objective:
     describe: Callable[[float, str | None], str]     # a value in words, per measure
     check_inputs: Callable[[Problem], None]          # raise ProblemError naming what it lacks
     places_tasks: bool                               # an assignment and a schedule, not amounts
-    # For objectives that allot amounts (places_tasks False): the metrics of such a plan.
-    amounts_metrics: Callable[[Problem, "Plan"], "Metrics"] | None = None
+    # Its own metrics of a plan (an amounts plan, a placement on nodes); default: metrics.py.
+    plan_metrics: Callable[[Problem, "Plan"], "Metrics"] | None = None
     # Why a problem can have no plan for it: checks run in order, the first culprit found
     # wins (reason, field path); domain.checks has the shared ones.
     culprits: tuple[Callable[[Problem], tuple[str, str | None] | None], ...] = ()
@@ -49,6 +49,8 @@ class Objective:
     measures: tuple[str, ...] = ()                   # the measures it offers (load_balance)
     aggregable: bool = False                         # the aggregated and decomposed strategies
                                                      # plan it (without deadlines)
+    on_nodes: bool = False                           # it places tasks on cluster nodes
+                                                     # ('nodes:'), not on devices ('pools:')
 
     @property
     def heuristics(self) -> bool:

@@ -66,6 +66,10 @@ class Metrics:
     shortfall: float | None = None                 # device-seconds not served
     weighted_shortfall: float | None = None
     utilization_ratio: float | None = None         # seed utilization: sum t / sum x
+    placed_demand: float | None = None             # packing: weighted demand placed
+    placed_tasks: int | None = None
+    placed_gpus: float | None = None               # shares count as their fraction
+    gpu_allocation: float | None = None            # placed GPUs / the cluster's GPUs
 
 
 def usable_devices(problem: Problem) -> list[str]:

@@ -104,4 +104,4 @@ OBJECTIVE = Objective(
     describe=lambda value, _measure: f"{value:.6g}",
     check_inputs=_check_inputs,
     culprits=(checks.unplaceable, _over_fleet),
-    places_tasks=False, amounts_metrics=_metrics)
+    places_tasks=False, plan_metrics=_metrics)

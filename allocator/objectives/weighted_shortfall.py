@@ -80,4 +80,4 @@ OBJECTIVE = Objective(
     describe=lambda value, _measure: f"{value / 3600:.6g} weighted device-hours",
     check_inputs=_check_inputs,
     culprits=(),                                  # going short is allowed: always a plan
-    places_tasks=False, amounts_metrics=_metrics)
+    places_tasks=False, plan_metrics=_metrics)

@@ -77,14 +77,15 @@ def gantt(problem: Problem, plan: Plan, path: str | Path) -> None:
 
 
 def comparison_figure(problem: Problem, comparison, path: str | Path) -> None:
-    """Gantt charts of the optimal plan, the best and the worst heuristic, and a bar chart of
-    every method's ratio to the optimum (or to the bound where the model hit its limit)."""
+    """Gantt charts of the optimal plan, the best and the worst heuristic (plans with a
+    schedule only: a placement on nodes has none), and a bar chart of every method's ratio to
+    the optimum (or to the bound where the model hit its limit)."""
     plt = _pyplot()
     shown = [("optimal", comparison.plans["optimal"])]
     for row in (comparison.best_heuristic(), comparison.worst_heuristic()):
         if row is not None and row.method not in [m for m, _ in shown]:
             shown.append((row.method, comparison.plans[row.method]))
-    shown = [(m, p) for m, p in shown if p.status.has_plan]
+    shown = [(m, p) for m, p in shown if p.status.has_plan and p.schedule]
     n_dev = len(problem.devices)
     fig = plt.figure(figsize=(14, 2.0 + 0.28 * n_dev * len(shown) + 3.0))
     grid = fig.add_gridspec(len(shown) + 1, 1,

@@ -11,6 +11,7 @@ from ..objectives.evaluation import evaluate
 from ..domain.plan import Plan
 from ..domain.problem import Problem
 from ..domain.units import format_quantity as fq
+from .placement import placed_line, placement_comparison, placement_tables
 
 
 def format_objective(plan: Plan, value: float | None) -> str:
@@ -25,8 +26,9 @@ def summary(problem: Problem, plan: Plan) -> Table:
     t = Table.grid(padding=(0, 2))
     t.add_column(style="bold")
     t.add_column()
+    what = ("nodes", "groups") if problem.on_nodes else ("devices", "pools")
     t.add_row("problem", f"{problem.name}: {len(problem.tasks)} tasks, "
-                         f"{len(problem.devices)} devices in {len(problem.pools)} pools")
+                         f"{len(problem.devices)} {what[0]} in {len(problem.pools)} {what[1]}")
     label = plan.objective_name + (f" ({plan.measure})" if plan.measure else "")
     t.add_row("objective", label)
     style = {"optimal": "green", "feasible": "yellow"}.get(plan.status.value, "red")
@@ -42,6 +44,8 @@ def summary(problem: Problem, plan: Plan) -> Table:
             t.add_row("LP relaxation", format_objective(plan, plan.lp_bound))
         if plan.gap is not None:
             t.add_row("gap", f"{plan.gap:.4%}")
+        if plan.placements or plan.unplaced:
+            t.add_row("placed", placed_line(problem, plan))
         m = evaluate(problem, plan)
         shown = _metric_of(plan)                  # the metric already shown as the value
         if m.makespan is not None and shown != "makespan":
@@ -111,6 +115,9 @@ def plan_table(problem: Problem, plan: Plan) -> Table | None:
 
 
 def render(problem: Problem, plan: Plan) -> Group:
+    if problem.on_nodes:
+        tables = placement_tables(problem, plan) if plan.status.has_plan else []
+        return Group(*tables, summary(problem, plan))
     parts = [summary(problem, plan)]
     table = plan_table(problem, plan)
     if table is not None:
@@ -120,6 +127,8 @@ def render(problem: Problem, plan: Plan) -> Group:
 
 def comparison_table(problem: Problem, comparison) -> Table:
     """Rows: methods; columns: status, objective, ratios, the other metric, utilization, time."""
+    if problem.on_nodes:
+        return placement_comparison(problem, comparison)
     is_makespan = OBJECTIVES[comparison.objective_name].metric(None) == "makespan"
     t = Table(title=f"{problem.name}: {comparison.objective_name}, optimal vs heuristics")
     other = "cost" if is_makespan else "makespan"

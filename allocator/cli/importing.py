@@ -1,0 +1,42 @@
+"""``allocator import FORMAT ...``: other formats into the project's own problem files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .common import INPUT_FILE, _note, _writable, _write, app
+
+imports = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                      context_settings={"help_option_names": ["-h", "--help"]},
+                      help="Import a cluster trace as a problem file.")
+app.add_typer(imports, name="import")
+
+
+@imports.command()
+def alibaba(
+    nodes: Path = typer.Argument(..., metavar="NODES.csv", help="Nodes file (sn, cpu_milli, "
+                                 "memory_mib, gpu, model).", **INPUT_FILE),
+    pods: Path = typer.Argument(..., metavar="PODS.csv", help="Pods file (name, cpu_milli, "
+                                "memory_mib, num_gpu, gpu_milli, gpu_spec, qos, ...).",
+                                **INPUT_FILE),
+    out_file: Path = typer.Option(..., "--out", callback=_writable,
+                                  help="The problem file to write (.yaml)."),
+    name: Optional[str] = typer.Option(None, help="The problem's name (default: the pods "
+                                       "file's name)."),
+) -> None:
+    """Import the Alibaba GPU cluster trace v2023 (openb_node_list_*.csv and
+    openb_pod_list_*.csv) as a packing problem."""
+    import yaml
+    from ..io.alibaba import import_alibaba
+    from ..io.problem_files import from_dict
+    doc = import_alibaba(nodes, pods, name)
+    problem = from_dict(doc)                      # what is written must load
+    text = yaml.safe_dump(doc, sort_keys=False, default_flow_style=None, width=120)
+    _write(out_file, lambda path: path.write_text(text, encoding="utf-8"), "problem")
+    gpus = sum(p.count * p.gpus for p in problem.pools)
+    asked = sum(t.gpu_demand for t in problem.tasks)
+    _note(f"{len(problem.devices):,} nodes in {len(problem.pools)} groups ({gpus:,} GPUs); "
+          f"{len(problem.tasks):,} tasks asking for {asked:,.1f} GPUs")

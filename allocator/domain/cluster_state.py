@@ -1,0 +1,98 @@
+"""What is free on each node of a cluster while tasks are placed one at a time: cores, host
+memory, named resources and each GPU's free fraction. Placement heuristics and the packing
+model's decoder share it; :func:`allocator.verify` does not (it recomputes on its own).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .plan import Placement
+from .problem import Problem
+
+EPS = 1e-9
+
+
+class ClusterState:
+    """Free resources per node (``problem.devices`` order) and per GPU."""
+
+    def __init__(self, problem: Problem):
+        self.problem = problem
+        self.names = ["cpu", "memory"] + sorted({r for t in problem.tasks for r in t.requests})
+        cap = np.array([[p.cpu or 0.0, p.memory] + [p.resources.get(r, 0.0)
+                                                    for r in self.names[2:]]
+                        for p in problem.pools]).reshape(len(problem.pools), len(self.names))
+        self.capacity = cap[problem.device_pool]                   # node x resource
+        self.free = self.capacity.copy()
+        self.need = np.array([[t.cpu or 0.0, t.memory or 0.0] + [t.requests.get(r, 0.0)
+                                                                 for r in self.names[2:]]
+                              for t in problem.tasks]).reshape(len(problem.tasks),
+                                                                len(self.names))
+        width = max((p.gpus for p in problem.pools), default=0)
+        gpus = np.array([p.gpus for p in problem.pools])[problem.device_pool]
+        # Free fraction of each GPU; -1 marks a GPU the node does not have.
+        self.gpu_free = np.where(np.arange(width)[None, :] < gpus[:, None], 1.0, -1.0)
+        self.allowed = problem.allowed[:, problem.device_pool]     # task x node
+
+    def gpu_choice(self, i: int, n: int) -> tuple[int, ...] | None:
+        """The GPUs of node ``n`` task ``i`` would use (a share: the fullest GPU it fits on,
+        best fit; a gang: its fully free GPUs with the lowest indices), or None if it does not
+        fit there."""
+        task = self.problem.tasks[i]
+        free = self.gpu_free[n]
+        if task.gpu_share is not None:
+            ok = np.flatnonzero(free >= task.gpu_share - EPS)
+            if ok.size == 0:
+                return None
+            return (int(ok[np.argmin(free[ok])]),)
+        if task.gpus:
+            whole = np.flatnonzero(free >= 1 - EPS)
+            return tuple(int(g) for g in whole[:task.gpus]) if whole.size >= task.gpus else None
+        return ()
+
+    def fitting_nodes(self, i: int) -> np.ndarray:
+        """The nodes task ``i`` fits on now (a boolean mask over the nodes)."""
+        task = self.problem.tasks[i]
+        ok = self.allowed[i] & np.all(self.need[i][None, :] <= self.free + EPS, axis=1)
+        if task.gpu_share is not None:
+            ok &= (self.gpu_free >= task.gpu_share - EPS).any(axis=1)
+        elif task.gpus:
+            ok &= (self.gpu_free >= 1 - EPS).sum(axis=1) >= task.gpus
+        return ok
+
+    def fits(self, i: int, n: int) -> bool:
+        return bool(self.allowed[i, n]) and bool(np.all(self.need[i] <= self.free[n] + EPS)) \
+            and self.gpu_choice(i, n) is not None
+
+    def place(self, i: int, n: int, gpus: tuple[int, ...] | None = None) -> Placement:
+        """Place task ``i`` on node ``n`` (on ``gpus``, else :meth:`gpu_choice`); the caller
+        has checked that it fits."""
+        task = self.problem.tasks[i]
+        gpus = self.gpu_choice(i, n) if gpus is None else gpus
+        self.free[n] -= self.need[i]
+        share = task.gpu_share if task.gpu_share is not None else (1.0 if gpus else 0.0)
+        for g in gpus:
+            self.gpu_free[n, g] -= share
+        return Placement(self.problem.devices[n], tuple(gpus), share)
+
+    def fill(self, placed: dict[str, Placement], order: np.ndarray) -> dict[str, Placement]:
+        """``placed`` with each task of ``order`` it lacks added on the first node it fits
+        on (``placed`` must already be recorded in this state)."""
+        out = dict(placed)
+        for i in order:
+            name = self.problem.tasks[i].name
+            if name in out:
+                continue
+            nodes = np.flatnonzero(self.fitting_nodes(i))
+            if nodes.size:
+                out[name] = self.place(i, int(nodes[0]))
+        return out
+
+    def record(self, placed: dict[str, Placement]) -> None:
+        """Take what ``placed`` uses."""
+        index = self.problem.device_index
+        for name, p in placed.items():
+            i, n = self.problem.task_index[name], index[p.node]
+            self.free[n] -= self.need[i]
+            for g in p.gpus:
+                self.gpu_free[n, g] -= p.gpu_share
