@@ -413,6 +413,73 @@ add("verify-bad-problem", ["verify", "{file}", "{plan}"],
     {"p.yaml": "name: [x]\n", "plan.json": json.dumps(PLAN)}, 2, ("p.yaml", "'pools'"))
 add("verify-missing-plan-argument", ["verify", "{file}"], {"p.yaml": GOOD}, 2, ("PLAN",))
 
+
+# -- clusters of nodes, and the trace importer ----------------------------------------------
+
+CLUSTER = """\
+name: cluster
+objective: packing
+nodes:
+  - name: g2
+    count: 2
+    cpu: 96
+    memory: 384Gi
+    gpus: 8
+    gpu_model: G2
+tasks:
+  - name: pod
+    cpu: 12
+    memory: 16Gi
+    gpu_share: 0.5
+    gpu_models: [G2]
+"""
+NODE_BAD = {
+    "count-zero": ("    count: 2", "    count: 0", "nodes[0].count"),
+    "cpu-unit": ("    cpu: 96", "    cpu: 96 GiB", "nodes[0].cpu"),
+    "cpu-negative": ("    cpu: 96", "    cpu: -1", "nodes[0].cpu"),
+    "memory-missing": ("    memory: 384Gi\n", "", "'memory'"),
+    "gpus-fraction": ("    gpus: 8", "    gpus: 0.5", "nodes[0].gpus"),
+    "gpus-negative": ("    gpus: 8", "    gpus: -2", "nodes[0].gpus"),
+    "model-without-gpus": ("    gpus: 8\n", "", "has no GPUs"),
+    "unknown-key": ("    gpu_model: G2", "    gpu_modle: G2", "did you mean 'gpu_model'"),
+    "names-mismatch": ("    count: 2", "    count: 2\n    names: [a]", "count 2 but 1 names"),
+    "names-repeated": ("    count: 2", "    count: 2\n    names: [a, a]", "repeats"),
+    "resources-text": ("    gpu_model: G2", "    gpu_model: G2\n    resources: {rdma: lots}",
+                       "nodes[0].resources.rdma"),
+    "share-one": ("    gpu_share: 0.5", "    gpu_share: 1", "gpu_share", "less than 1"),
+    "share-negative": ("    gpu_share: 0.5", "    gpu_share: -0.5", "gpu_share"),
+    "share-and-gpus": ("    gpu_share: 0.5", "    gpu_share: 0.5\n    gpus: 1", "both gpus"),
+    "models-empty": ("    gpu_models: [G2]", "    gpu_models: []", "gpu_models"),
+    "task-cpu-word": ("    cpu: 12", "    cpu: twelve", "tasks[0].cpu"),
+    "pools-and-nodes": ("objective: packing", "objective: packing\npools: []", "not both"),
+}
+for id, (old, new, *expect) in NODE_BAD.items():
+    problem(f"node-{id}", _replace(old, new, CLUSTER), *expect)
+problem("node-objective-makespan", _replace("objective: packing", "objective: makespan",
+                                            CLUSTER), "plans devices")
+problem("node-packing-on-pools", _replace("objective: makespan", "objective: packing"),
+        "describe them under 'nodes:'")
+add("solve-cluster-method-for-devices", ["solve", "{file}", "--method", "lpt"],
+    {"p.yaml": CLUSTER}, 2, ("lpt", "does not place tasks on nodes"))
+add("solve-cluster-strategy-for-devices", ["solve", "{file}", "--strategy", "decomposed"],
+    {"p.yaml": CLUSTER}, 2, ("decomposed", "plans devices"))
+NODES_CSV = "sn,cpu_milli,memory_mib,gpu,model\nn1,96000,393216,8,G2\n"
+PODS_CSV = "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos\np1,1000,1024,1,500,,LS\n"
+for id, nodes, pods, expect in [
+        ("row-text", NODES_CSV.replace("96000", "many"), PODS_CSV, ("line 2", "cpu_milli")),
+        ("missing-column", "sn,cpu\nn1,1\n", PODS_CSV, ("missing columns",)),
+        ("pod-share-gang", NODES_CSV, PODS_CSV.replace("1,500", "2,500"), ("line 2",
+                                                                           "gpu_milli 500")),
+        ("empty-pods", NODES_CSV, "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos\n",
+         ("no pods",)),
+        ("binary", NODES_CSV, b"\xff\xfe\x00", ("pods.csv",))]:
+    add(f"import-alibaba-{id}", ["import", "alibaba", "{dir}/nodes.csv", "{dir}/pods.csv",
+                                 "--out", "{dir}/p.yaml"],
+        {"nodes.csv": nodes, "pods.csv": pods}, 2, expect)
+add("import-alibaba-no-out", ["import", "alibaba", "{dir}/nodes.csv", "{dir}/pods.csv"],
+    {"nodes.csv": NODES_CSV, "pods.csv": PODS_CSV}, 2, ("--out",))
+add("import-unknown-format", ["import", "gavel", "x.csv"], {}, 2, ("gavel",))
+
 # -- every option of every command ----------------------------------------------------------
 
 SOLVE_BAD = {

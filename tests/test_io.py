@@ -84,7 +84,7 @@ BAD = {
     "unknown task key": (_edit("    weight: 2", "    wieght: 2"),
                          "unknown key 'wieght' in task 'llama'; did you mean 'weight'?", 18),
     "missing pools": ("name: x\ntasks: [{name: a, compute: 1, memory: 1}]\n",
-                      "give either 'pools' (devices) or 'nodes'", None),
+                      "missing required key 'pools' (devices) or 'nodes'", None),
     "missing task compute for makespan": (_edit("    compute: 1e15 FLOP\n", ""),
                                           "task 'etl' has no 'compute'; the makespan objective needs it", 20),
     "missing pool memory": (_edit("    memory: 256GiB\n", ""),

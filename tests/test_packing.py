@@ -266,3 +266,11 @@ def test_a_cluster_problem_survives_a_round_trip():
                        [{"name": "t", "cpu": 2, "gpu_share": 0.5, "gpu_models": ["T4"],
                          "qos": "LS", "requests": {"rdma": 1}, "weight": 2}])
     assert allocator.from_dict(allocator.to_dict(problem)) == problem
+
+
+def test_the_shipped_cluster_places_every_gpu():
+    problem = allocator.load("problems/small/gpu-sharing.yaml")
+    plan = allocator.solve(problem)
+    assert plan.status == "optimal" and plan.objective == pytest.approx(12.0)
+    assert {"etl", "report"} <= set(plan.placements)
+    assert allocator.verify(problem, plan) == []

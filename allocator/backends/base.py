@@ -101,6 +101,7 @@ class RawResult:
     solver: str
     message: str = ""
     warm_started: bool = False           # the backend accepted options.warm_start
+    duals: np.ndarray | None = None      # an LP's row duals, from backends that give them
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ class Capabilities:
     progress: bool              # reports incumbent and bound while it runs
     threads: bool               # honours SolveOptions.threads
     column_generation: bool     # relax_by_columns: an LP over a few columns, priced out
+    duals: bool = False         # an optimal LP's row duals in RawResult.duals
 
 
 class Backend(Protocol):

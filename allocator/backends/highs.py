@@ -25,7 +25,7 @@ from .base import (
 
 name = "highs"
 CAPABILITIES = Capabilities(warm_start=True, progress=True, threads=True,
-                            column_generation=True)
+                            column_generation=True, duals=True)
 # HiGHS model statuses (by name) -> Termination. A limit (FEASIBLE here) becomes NO_SOLUTION
 # when HiGHS has no feasible incumbent; any status not listed is an ERROR.
 STATUS_MAP = {
@@ -140,10 +140,12 @@ def solve(model: LinearModel, options: SolveOptions, solver: str | None = None) 
         dual = float(info.mip_dual_bound)
         if np.isfinite(dual):
             bound = dual
-    elif not model.is_mip and term is Termination.OPTIMAL:
+    duals = None
+    if not model.is_mip and term is Termination.OPTIMAL:
         bound = objective
+        duals = np.asarray(h.getSolution().row_dual, dtype=float)
     return RawResult(term, x, objective, bound, seconds, "HiGHS",
-                     h.modelStatusToString(status), warm_started=warm)
+                     h.modelStatusToString(status), warm_started=warm, duals=duals)
 
 
 def relax_by_columns(model: LinearModel, options: SolveOptions, start: np.ndarray,

@@ -45,7 +45,7 @@ def solve(
     gap: float = typer.Option(1e-6, "--gap", callback=_gap,
                               help="Relative MIP gap to stop at (0 <= gap < 1)."),
     strategy: str = typer.Option("auto", callback=_one_of(_strategies, "auto"),
-                                 help="auto, full, aggregated or decomposed."),
+                                 help="auto, full, aggregated, decomposed or configurations."),
     threads: Optional[int] = typer.Option(None, callback=_at_least(1),
                                           help="Solver threads (highs, CBC; >= 1)."),
     parts: Optional[int] = typer.Option(None, callback=_at_least(1),

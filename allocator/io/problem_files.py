@@ -126,6 +126,9 @@ class _Reader:
                 sub = f"{path}.{key}" if path else str(key)
                 raise ProblemError(f"unknown key {key!r} in {what}{_did_you_mean(key, fields)} "
                                    f"(allowed: {', '.join(fields)})", sub)
+        if fields is PROBLEM_FIELDS and doc.get("pools") is None and doc.get("nodes") is None:
+            raise ProblemError("missing required key 'pools' (devices) or 'nodes' (a cluster "
+                               "of nodes) in the problem")
         for key, f in fields.items():
             if f.required and doc.get(key) is None:
                 raise ProblemError(f"missing required key {key!r} in {what}", path or None)
@@ -227,9 +230,9 @@ class _Reader:
 
     def pools(self, doc: Mapping) -> tuple[Pool, ...]:
         """The problem's ``pools``, or its ``nodes`` (exactly one of them)."""
-        if (doc.get("pools") is None) == (doc.get("nodes") is None):
-            raise ProblemError("give either 'pools' (devices) or 'nodes' (a cluster of nodes)"
-                               + (", not both" if doc.get("pools") is not None else ""))
+        if doc.get("pools") is not None and doc.get("nodes") is not None:
+            raise ProblemError("give either 'pools' (devices) or 'nodes' (a cluster of nodes), "
+                               "not both")
         if doc.get("nodes") is not None:
             return read_nodes(self, self.named_list(doc["nodes"], "nodes", "node group"))
         pools = tuple(self.pool(item, f"pools[{k}]")

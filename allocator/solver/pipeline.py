@@ -69,8 +69,10 @@ def solve(problem: Problem | str | Mapping[str, Any], *, objective: str | None =
     strategy : str
         ``auto`` (default: chosen from the size and the pools, see docs/performance.md),
         ``full`` (a variable per task and device), ``aggregated`` (per task and pool, then a
-        packing inside each pool; makespan without deadlines) or ``decomposed`` (random
-        partition into ``parts`` sub-problems solved in parallel; makespan without deadlines).
+        packing inside each pool; makespan without deadlines), ``decomposed`` (random
+        partition into ``parts`` sub-problems solved in parallel; makespan without deadlines)
+        or ``configurations`` (packing on a cluster: node groups and task types, patterns
+        found by pricing; auto's choice beyond 2,000,000 node-by-node columns).
         ``plan.strategy`` records the one used.
     warm_start : bool
         Start the solver from the best quick heuristic plan, on backends that accept one
@@ -118,6 +120,9 @@ def solve(problem: Problem | str | Mapping[str, Any], *, objective: str | None =
         return heuristics.run(problem, method, objective, seed)
     options = SolveOptions(time_limit=time_limit, mip_gap=mip_gap, threads=threads,
                            verbose=verbose, seed=seed)
+    if strategy == "configurations":
+        from .configurations import solve_configurations
+        return honest_bound(solve_configurations(problem, engine, options, budget, common))
     if strategy == "decomposed":
         from .decomposed import solve_decomposed
         return honest_bound(solve_decomposed(

@@ -9,7 +9,7 @@ from ..objectives import OBJECTIVES
 from ..reductions.aggregation import Aggregation
 
 
-STRATEGIES = ("auto", "full", "aggregated", "decomposed")
+STRATEGIES = ("auto", "full", "aggregated", "decomposed", "configurations")
 
 FULL_PAIRS = 20_000        # task-device pairs up to which auto always keeps the full model
 
@@ -28,6 +28,11 @@ def choose_strategy(problem: Problem, objective: str, strategy: str = "auto") ->
     if strategy not in STRATEGIES:
         raise AllocatorError(f"unknown strategy {strategy!r}; choose one of "
                              f"{', '.join(STRATEGIES)}")
+    if OBJECTIVES[objective].on_nodes:
+        return _on_nodes(problem, objective, strategy)
+    if strategy == "configurations":
+        raise AllocatorError("the configurations strategy plans clusters of nodes (the "
+                             "packing objective); use strategy='full' or 'auto' here")
     simple = Aggregation().accepts(problem, objective)    # and so the decomposition too
     if strategy != "auto":
         if strategy != "full" and not simple:
@@ -39,3 +44,15 @@ def choose_strategy(problem: Problem, objective: str, strategy: str = "auto") ->
     if not simple or n * d <= FULL_PAIRS or d / k < 4:
         return "full"
     return "decomposed" if n * k > 1_000_000 else "aggregated"
+
+
+def _on_nodes(problem: Problem, objective: str, strategy: str) -> str:
+    """``full`` (node by node) up to the columns it is written for, else ``configurations``
+    (node groups and task types)."""
+    from ..objectives.packing import FULL_COLUMNS, columns
+    if strategy in ("aggregated", "decomposed"):
+        raise AllocatorError(f"the {strategy} strategy plans devices; for the {objective} "
+                             "objective use full, configurations or auto")
+    if strategy != "auto":
+        return strategy
+    return "full" if columns(problem) <= FULL_COLUMNS else "configurations"

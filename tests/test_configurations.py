@@ -1,0 +1,114 @@
+"""The configurations strategy for large clusters: task types (apply / invert), pricing against
+an enumeration of one node's contents, and whole solves bracketing the enumerated optimum."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+import allocator
+from allocator.backends import SolveOptions, get_backend
+from allocator.model.configurations import Types, pricing
+from allocator.objectives import packing
+from allocator.reductions.task_types import TaskTypes
+from allocator.solver.strategy import choose_strategy
+
+from .test_packing import _fits_gpus, brute_force, random_cluster
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_plan_and_bound_bracket_the_enumerated_optimum(seed):
+    doc = random_cluster(seed)
+    problem = allocator.load(doc)
+    plan = allocator.solve(problem, strategy="configurations")
+    best = brute_force(doc)
+    assert plan.strategy == "configurations" and allocator.verify(problem, plan) == []
+    assert plan.objective <= best + 1e-9
+    assert plan.bound is not None and plan.bound >= best - 1e-6
+    if plan.status == "optimal":
+        assert plan.objective == pytest.approx(best)
+
+
+def test_identical_tasks_become_one_type_and_come_back_distinct():
+    problem = allocator.load({"name": "c", "objective": "packing",
+                              "nodes": [{"name": "n", "cpu": 8, "memory": "8Gi"}],
+                              "tasks": [{"name": n, "cpu": c} for n, c in
+                                        [("a", 1), ("b", 2), ("c", 1), ("d", 1), ("e", 2)]]})
+    kinds = TaskTypes.apply(problem)
+    assert list(kinds.count) == [3, 2] and list(kinds.first) == [0, 1]
+    tasks = kinds.invert(np.array([0, 1, 0, 0]))
+    assert [problem.tasks[i].name for i in tasks] == ["a", "b", "c", "d"]
+    with pytest.raises(ValueError, match="more slots"):
+        kinds.invert(np.array([1, 1, 1]))
+
+
+def _best_single_node(doc, group, reward, kinds, problem):
+    """The most rewarding contents of one node of ``group``, by enumeration of counts."""
+    node = doc["nodes"][group]
+    first = [problem.tasks[i] for i in kinds.first]
+    ranges = [range(int(c) + 1) if problem.allowed[kinds.first[t], group] else range(1)
+              for t, c in enumerate(kinds.count)]
+    best = 0.0
+    for counts in itertools.product(*ranges):
+        if sum(k * (t.cpu or 0) for k, t in zip(counts, first)) > node["cpu"]:
+            continue
+        if sum(k * (t.memory or 0) for k, t in zip(counts, first)) > node["memory"]:
+            continue
+        gangs = [t.gpus for k, t in zip(counts, first) for _ in range(k) if t.gpu_share is None]
+        shares = [t.gpu_share for k, t in zip(counts, first) for _ in range(k)
+                  if t.gpu_share is not None]
+        if not _fits_gpus(node.get("gpus", 0), gangs, shares):
+            continue
+        best = max(best, float(np.dot(counts, reward)))
+    return best
+
+
+@pytest.mark.parametrize("seed", range(15))
+def test_pricing_finds_the_best_contents_of_one_node(seed):
+    doc = random_cluster(seed)
+    problem = allocator.load(doc)
+    kinds = TaskTypes.apply(problem)
+    types = Types.of(problem, kinds.first, kinds.count,
+                     packing.worth(problem)[kinds.first])
+    rng = np.random.default_rng(seed)
+    reward = types.value - rng.uniform(0, 0.5, types.value.size)
+    for g in range(len(problem.pools)):
+        want = _best_single_node(doc, g, np.maximum(reward, 0) * (reward > 1e-9), kinds,
+                                 problem)
+        built = pricing(types, g, reward)
+        if built is None:
+            assert want == 0.0
+            continue
+        model, decode = built
+        raw = get_backend("highs").solve(model, SolveOptions())
+        assert -raw.objective == pytest.approx(want, abs=1e-6)
+        pattern = decode(raw.x)
+        assert float(pattern.counts(types.count.size) @ reward) == pytest.approx(want)
+
+
+def test_auto_switches_to_configurations_beyond_the_full_models_size(monkeypatch):
+    problem = allocator.load(random_cluster(4))
+    assert choose_strategy(problem, "packing") == "full"
+    monkeypatch.setattr(packing, "FULL_COLUMNS", 1)
+    assert choose_strategy(problem, "packing") == "configurations"
+    with pytest.raises(allocator.AllocatorError, match="plans devices"):
+        choose_strategy(problem, "packing", "aggregated")
+
+
+def test_a_backend_without_duals_is_refused():
+    problem = allocator.load(random_cluster(4))
+    with pytest.raises(allocator.AllocatorError, match="needs an LP's duals"):
+        allocator.solve(problem, strategy="configurations", backend="scipy")
+
+
+@pytest.mark.parametrize("seed", range(15))
+def test_the_groups_totals_bound_every_placement(seed):
+    from allocator.model.configurations import aggregate
+    doc = random_cluster(seed)
+    problem = allocator.load(doc)
+    kinds = TaskTypes.apply(problem)
+    types = Types.of(problem, kinds.first, kinds.count, packing.worth(problem)[kinds.first])
+    raw = get_backend("highs").solve(aggregate(types), SolveOptions())
+    assert -raw.objective >= brute_force(doc) - 1e-6
