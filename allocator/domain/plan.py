@@ -203,7 +203,18 @@ def _plan_fields(d: Any) -> dict[str, Any]:
                           for t, dev in assignment.items()}
     args["fractions"] = _table(d.get("fractions"), "fractions")
     args["amounts"] = _table(d.get("amounts"), "amounts")
-    schedule = d.get("schedule") or []
+    args["schedule"] = _slots(d.get("schedule") or [])
+    args["placements"] = _placements(d.get("placements"))
+    unplaced = d.get("unplaced") or []
+    if not isinstance(unplaced, list):
+        raise ProblemError(f"must be a list of task names, got {type(unplaced).__name__}",
+                           "unplaced")
+    args["unplaced"] = tuple(_text(t, f"unplaced[{k}]", optional=False)
+                             for k, t in enumerate(unplaced))
+    return args
+
+
+def _slots(schedule: Any) -> tuple[Slot, ...]:
     if not isinstance(schedule, list):
         raise ProblemError(f"must be a list of slots, got {type(schedule).__name__}", "schedule")
     slots = []
@@ -220,15 +231,7 @@ def _plan_fields(d: Any) -> dict[str, Any]:
                           end=_number(s.get("end"), f"{sub}.end", optional=False),
                           fraction=_number(s.get("fraction", 1.0), f"{sub}.fraction",
                                            optional=False)))
-    args["schedule"] = tuple(slots)
-    args["placements"] = _placements(d.get("placements"))
-    unplaced = d.get("unplaced") or []
-    if not isinstance(unplaced, list):
-        raise ProblemError(f"must be a list of task names, got {type(unplaced).__name__}",
-                           "unplaced")
-    args["unplaced"] = tuple(_text(t, f"unplaced[{k}]", optional=False)
-                             for k, t in enumerate(unplaced))
-    return args
+    return tuple(slots)
 
 
 def _placements(value: Any) -> dict[str, Placement]:
