@@ -41,6 +41,7 @@ log = logging.getLogger("allocator")
 
 PRICE_SHARE = 0.75          # of the time limit, for the pricing rounds
 PRICE_SECONDS = 2.0         # at most, for one group's pricing MIP
+INVERT_SHARE = 0.05         # of the time limit, kept for turning the counts into placements
 TOL = 1e-6
 START_HEURISTICS = ("first_fit_decreasing", "least_allocated")
 
@@ -62,7 +63,7 @@ def solve_configurations(problem: Problem, engine, options: SolveOptions, budget
         bound = first if bound is None else min(bound, first)
     start, source = _best_start(types, patterns, lp_floor, starts)
     raw = engine.solve(master(types, patterns, integer=True),
-                       replace(options, time_limit=budget.left(), warm_start=start))
+                       replace(options, time_limit=_integer_seconds(budget), warm_start=start))
     if raw.x is None:
         return Plan(status=Status.NO_SOLUTION, reason="the time limit passed before the "
                     "configuration model had an integer plan", solve_seconds=budget.spent(),
@@ -77,6 +78,12 @@ def solve_configurations(problem: Problem, engine, options: SolveOptions, budget
     return Plan(status=status, objective=value, bound=bound, solve_seconds=budget.spent(),
                 sense="max", solver=raw.solver, warm_start=source if raw.warm_started else None,
                 **common, **fields)
+
+
+def _integer_seconds(budget: Budget) -> float | None:
+    """What is left for the integer model, less a share kept for inverting its answer."""
+    left = budget.left()
+    return None if left is None else max(0.05 * budget.limit, left - INVERT_SHARE * budget.limit)
 
 
 def _start(problem: Problem, kinds: TaskTypes) -> tuple[list[Pattern], dict[str, dict]]:
