@@ -112,3 +112,13 @@ def test_the_groups_totals_bound_every_placement(seed):
     types = Types.of(problem, kinds.first, kinds.count, packing.worth(problem)[kinds.first])
     raw = get_backend("highs").solve(aggregate(types), SolveOptions())
     assert -raw.objective >= brute_force(doc) - 1e-6
+
+
+def test_progress_hears_each_rounds_bound_and_it_never_rises():
+    problem = allocator.load("problems/small/gpu-sharing.yaml")
+    heard = []
+    plan = allocator.solve(problem, strategy="configurations",
+                           progress=lambda seconds, incumbent, bound: heard.append(bound))
+    assert heard and all(b >= plan.objective - 1e-9 for b in heard)
+    assert all(a >= b for a, b in zip(heard, heard[1:]))
+    assert plan.status == "optimal" and plan.objective == pytest.approx(12.0)

@@ -47,7 +47,9 @@ START_HEURISTICS = ("first_fit_decreasing", "least_allocated")
 
 
 def solve_configurations(problem: Problem, engine, options: SolveOptions, budget: Budget,
-                         common: dict) -> Plan:
+                         common: dict, progress=None) -> Plan:
+    """Place ``problem`` by configurations; ``progress(seconds, None, bound)`` hears of each
+    pricing round's best bound."""
     if not engine.CAPABILITIES.duals:
         raise AllocatorError(f"the configurations strategy needs an LP's duals, which the "
                              f"{engine.name} backend does not give; use backend='highs'")
@@ -58,7 +60,7 @@ def solve_configurations(problem: Problem, engine, options: SolveOptions, budget
     first = -quick.objective if quick.termination is Termination.OPTIMAL else None
     log.info("configurations: %d task types, %d node groups, %d starting patterns",
              types.count.size, types.nodes.size, len(patterns))
-    bound, rounds, lp_floor = _price(types, patterns, engine, options, budget)
+    bound, rounds, lp_floor = _price(types, patterns, engine, options, budget, progress)
     if first is not None:
         bound = first if bound is None else min(bound, first)
     start, source = _best_start(types, patterns, lp_floor, starts)
@@ -130,7 +132,7 @@ def _by_node(problem: Problem, placed: dict[str, Placement], kinds: TaskTypes) -
 
 
 def _price(types: Types, patterns: list[Pattern], engine, options: SolveOptions,
-           budget: Budget) -> tuple[float | None, int, np.ndarray | None]:
+           budget: Budget, progress=None) -> tuple[float | None, int, np.ndarray | None]:
     """Pricing rounds until no pattern improves the LP or the pricing share of the limit is
     spent; returns the best bound found (the Lagrangian bound of each round; once no pattern
     improves, it equals the LP's value), the number of rounds, and the last LP's solution
@@ -173,6 +175,8 @@ def _price(types: Types, patterns: list[Pattern], engine, options: SolveOptions,
         start = np.floor(lp.x + 1e-9)            # a feasible integer start: the LP rounded down
         if bound is not None:
             best = bound if best is None else min(best, bound)
+        if progress is not None:
+            progress(budget.spent(), None, best)
         if not found:                            # priced out: the bound is the LP's value
             break
         patterns.extend(found)

@@ -122,7 +122,8 @@ def solve(problem: Problem | str | Mapping[str, Any], *, objective: str | None =
                            verbose=verbose, seed=seed)
     if strategy == "configurations":
         from .configurations import solve_configurations
-        return honest_bound(solve_configurations(problem, engine, options, budget, common))
+        return honest_bound(solve_configurations(problem, engine, options, budget, common,
+                                                 progress))
     if strategy == "decomposed":
         from .decomposed import solve_decomposed
         return honest_bound(solve_decomposed(
