@@ -17,9 +17,9 @@ app.add_typer(imports, name="import")
 
 @imports.command()
 def alibaba(
-    nodes: Path = typer.Argument(..., metavar="NODES.csv", help="Nodes file (sn, cpu_milli, "
+    nodes: Path = typer.Argument(..., metavar="NODES_CSV", help="Nodes file (sn, cpu_milli, "
                                  "memory_mib, gpu, model).", **INPUT_FILE),
-    pods: Path = typer.Argument(..., metavar="PODS.csv", help="Pods file (name, cpu_milli, "
+    pods: Path = typer.Argument(..., metavar="PODS_CSV", help="Pods file (name, cpu_milli, "
                                 "memory_mib, num_gpu, gpu_milli, gpu_spec, qos, ...).",
                                 **INPUT_FILE),
     out_file: Path = typer.Option(..., "--out", callback=_writable,
