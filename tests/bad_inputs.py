@@ -479,6 +479,14 @@ for id, nodes, pods, expect in [
 add("import-alibaba-no-out", ["import", "alibaba", "{dir}/nodes.csv", "{dir}/pods.csv"],
     {"nodes.csv": NODES_CSV, "pods.csv": PODS_CSV}, 2, ("--out",))
 add("import-unknown-format", ["import", "gavel", "x.csv"], {}, 2, ("gavel",))
+add("run-cluster-of-nodes", ["run", "{file}", "--quiet"],
+    {"p.yaml": CLUSTER.replace("    gpu_models: [G2]\n", "    gpu_models: [G2]\n"
+                               "    command: [python, -c, pass]\n")}, 2,
+    ("cluster of nodes", "not run"))
+add("profile-cluster-of-nodes", ["profile", "{file}", "--out", "{dir}/q.yaml"],
+    {"p.yaml": CLUSTER.replace("    gpu_models: [G2]\n", "    gpu_models: [G2]\n"
+                               "    command: [python, -c, pass]\n")}, 2,
+    ("cluster of nodes", "not run"))
 
 # -- every option of every command ----------------------------------------------------------
 

@@ -151,8 +151,9 @@ def validate(
     """Check a problem file; print a one-line summary or the first problem found."""
     obj = objective.value if objective else None
     problem = _load_checked(file, obj)
-    print(f"ok: {problem.name}: {len(problem.tasks)} tasks, {len(problem.devices)} devices "
-          f"in {len(problem.pools)} pools, objective {obj or problem.objective}")
+    what = ("nodes", "groups") if problem.on_nodes else ("devices", "pools")
+    print(f"ok: {problem.name}: {len(problem.tasks)} tasks, {len(problem.devices)} {what[0]} "
+          f"in {len(problem.pools)} {what[1]}, objective {obj or problem.objective}")
 
 
 @app.command()

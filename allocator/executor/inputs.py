@@ -15,11 +15,21 @@ from ..errors import AllocatorError
 from .devices import require_torch
 
 
+def refuse_nodes(problem: Problem) -> None:
+    """The executor runs and profiles on this machine's devices; a cluster of nodes is
+    placed (``allocator solve``), not run, for now."""
+    if problem.on_nodes:
+        raise AllocatorError(f"{problem.name!r} describes a cluster of nodes; the executor runs "
+                             "plans on this machine's devices (pools:), and plans on nodes are "
+                             "placed (allocator solve), not run, for now")
+
+
 def check_inputs(problem: Problem, *, resume: bool = False, journal=None,
                  max_retries: int | None = None, drain_after: int | None = None,
                  task_timeout: float | None = None) -> None:
     """Refuse, before any solve, what cannot run: tasks with nothing to run, a program or
     module this machine lacks, a journal folder that cannot be written, bad limits."""
+    refuse_nodes(problem)
     if resume and journal is None:
         raise AllocatorError("resume needs the journal of the run to continue")
     for name, value, least in (("max_retries", max_retries, 0), ("drain_after", drain_after, 1)):
