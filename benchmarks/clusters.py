@@ -67,7 +67,7 @@ def run(args):
         h = allocator.solve(problem, method=method)
         assert allocator.verify(problem, h) == []
         heuristics[method] = (h.objective, time.perf_counter() - start)
-    gpus = sum(p.count * p.gpus for p in problem.pools)
+    gpus = problem.gpu_count
     return dict(name=problem.name, tasks=len(problem.tasks),
                 asked=sum(t.gpu_demand for t in problem.tasks), gpus=gpus,
                 strategy=plan.strategy, status=str(plan.status), objective=plan.objective,

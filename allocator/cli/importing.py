@@ -36,7 +36,7 @@ def alibaba(
     problem = from_dict(doc)                      # what is written must load
     text = yaml.safe_dump(doc, sort_keys=False, default_flow_style=None, width=120)
     _write(out_file, lambda path: path.write_text(text, encoding="utf-8"), "problem")
-    gpus = sum(p.count * p.gpus for p in problem.pools)
+    gpus = problem.gpu_count
     asked = sum(t.gpu_demand for t in problem.tasks)
     _note(f"{len(problem.devices):,} nodes in {len(problem.pools)} groups ({gpus:,} GPUs); "
           f"{len(problem.tasks):,} tasks asking for {asked:,.1f} GPUs")

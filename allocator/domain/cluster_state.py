@@ -18,16 +18,10 @@ class ClusterState:
 
     def __init__(self, problem: Problem):
         self.problem = problem
-        self.names = ["cpu", "memory"] + sorted({r for t in problem.tasks for r in t.requests})
-        cap = np.array([[p.cpu or 0.0, p.memory] + [p.resources.get(r, 0.0)
-                                                    for r in self.names[2:]]
-                        for p in problem.pools]).reshape(len(problem.pools), len(self.names))
-        self.capacity = cap[problem.device_pool]                   # node x resource
+        requests = problem.node_requests
+        self.capacity = requests.offer[problem.device_pool]        # node x resource
         self.free = self.capacity.copy()
-        self.need = np.array([[t.cpu or 0.0, t.memory or 0.0] + [t.requests.get(r, 0.0)
-                                                                 for r in self.names[2:]]
-                              for t in problem.tasks]).reshape(len(problem.tasks),
-                                                                len(self.names))
+        self.need = requests.need                                  # task x resource
         width = max((p.gpus for p in problem.pools), default=0)
         gpus = np.array([p.gpus for p in problem.pools])[problem.device_pool]
         # Free fraction of each GPU; -1 marks a GPU the node does not have.
@@ -59,10 +53,6 @@ class ClusterState:
         elif task.gpus:
             ok &= (self.gpu_free >= 1 - EPS).sum(axis=1) >= task.gpus
         return ok
-
-    def fits(self, i: int, n: int) -> bool:
-        return bool(self.allowed[i, n]) and bool(np.all(self.need[i] <= self.free[n] + EPS)) \
-            and self.gpu_choice(i, n) is not None
 
     def place(self, i: int, n: int, gpus: tuple[int, ...] | None = None) -> Placement:
         """Place task ``i`` on node ``n`` (on ``gpus``, else :meth:`gpu_choice`); the caller

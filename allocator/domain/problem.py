@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Mapping
+from typing import Mapping, NamedTuple
 
 import numpy as np
 
@@ -102,6 +102,14 @@ class Task:
     def gpu_demand(self) -> float:
         """GPUs it takes: its whole GPUs, or its share of one."""
         return self.gpu_share if self.gpu_share is not None else float(self.gpus)
+
+
+class NodeRequests(NamedTuple):
+    """Resource ``names``; ``need[i, r]`` of task i and ``offer[p, r]`` of one node of pool p."""
+
+    names: tuple[str, ...]
+    need: np.ndarray
+    offer: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -213,19 +221,33 @@ class Problem:
             ok &= self._node_fits()
         return ok
 
+    @cached_property
+    def node_requests(self) -> NodeRequests:
+        """The resources a node offers and a task asks of it, as matrices: cores, host memory,
+        then each named request (a resource not stated counts as 0)."""
+        names = ("cpu", "memory") + tuple(sorted({r for t in self.tasks for r in t.requests}))
+        need = np.array([[t.cpu or 0.0, t.memory or 0.0] + [t.requests.get(r, 0.0)
+                                                             for r in names[2:]]
+                         for t in self.tasks]).reshape(len(self.tasks), len(names))
+        offer = np.array([[p.cpu or 0.0, p.memory] + [p.resources.get(r, 0.0)
+                                                      for r in names[2:]]
+                          for p in self.pools]).reshape(len(self.pools), len(names))
+        return NodeRequests(names, need, offer)
+
+    @property
+    def gpu_count(self) -> int:
+        """GPUs in the whole cluster (0 for pools of devices)."""
+        return sum(p.count * p.gpus for p in self.pools)
+
     def _node_fits(self) -> np.ndarray:
-        """``[i, p]``: one node of pool p holds task i on its own: cores, named resources,
-        whole GPUs or a GPU to share, of a model the task accepts. (A pool that does not
-        state a resource offers none of it.)"""
-        ok = np.ones((len(self.tasks), len(self.pools)), dtype=bool)
-        cpu = np.array([p.cpu if p.cpu is not None else 0.0 for p in self.pools])
+        """``[i, p]``: one node of pool p holds task i on its own: cores, memory, named
+        resources, whole GPUs or a GPU to share, of a model the task accepts. (A pool that
+        does not state a resource offers none of it.)"""
+        r = self.node_requests
+        ok = np.all(r.need[:, None, :] <= r.offer[None, :, :], axis=2)
         gpus = np.array([p.gpus for p in self.pools])
         models = np.array([p.gpu_model or "" for p in self.pools])
         for i, t in enumerate(self.tasks):
-            if t.cpu is not None:
-                ok[i] &= cpu >= t.cpu
-            for name, amount in t.requests.items():
-                ok[i] &= np.array([p.resources.get(name, 0.0) >= amount for p in self.pools])
             if t.gpu_demand:
                 ok[i] &= gpus >= max(t.gpus, 1)
                 if t.gpu_models is not None:

@@ -26,18 +26,23 @@ from .fragmentation import fgd_choice
 Score = Callable[[ClusterState, int, np.ndarray], np.ndarray]   # higher is better
 
 
+def _resources(state: ClusterState, i: int, nodes: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(capacity, free) of ``nodes`` and task i's need, each over cores, memory and GPUs (a
+    node's GPUs count 1 each, free as their free fractions; a share as its fraction)."""
+    real = state.gpu_free[nodes] >= 0
+    capacity = np.c_[state.capacity[nodes][:, :2], real.sum(axis=1)]
+    free = np.c_[state.free[nodes][:, :2],
+                 np.where(real, state.gpu_free[nodes], 0).sum(axis=1)]
+    need = np.r_[state.need[i][:2], state.problem.tasks[i].gpu_demand]
+    return capacity.astype(float), free, need
+
+
 def _used_fractions(state: ClusterState, i: int, nodes: np.ndarray) -> np.ndarray:
     """nodes x resources: the share of each resource in use once task i is placed there
     (resources a node lacks are left out: NaN)."""
-    cap = state.capacity[nodes]
-    used = cap - state.free[nodes] + state.need[i][None, :]
-    gpus = (state.gpu_free[nodes] >= 0).sum(axis=1).astype(float)
-    gpu_used = np.where(state.gpu_free[nodes] >= 0, 1 - state.gpu_free[nodes], 0).sum(axis=1)
-    gpu_used += state.problem.tasks[i].gpu_demand
-    cap = np.c_[cap[:, :2], gpus]                 # cores, memory, GPUs
-    used = np.c_[used[:, :2], gpu_used]
+    capacity, free, need = _resources(state, i, nodes)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(cap > 0, used / cap, np.nan)
+        return np.where(capacity > 0, (capacity - free + need[None, :]) / capacity, np.nan)
 
 
 def first_fit(state: ClusterState, i: int, nodes: np.ndarray) -> np.ndarray:
@@ -67,14 +72,9 @@ def dot_product(state: ClusterState, i: int, nodes: np.ndarray) -> np.ndarray:
     """Alignment scoring (Tetris, Grandl et al., SIGCOMM 2014; the FGD paper's DotProd
     baseline): the dot product of the task's demand and the node's free resources, each as a
     fraction of the node's capacity."""
-    cap = state.capacity[nodes][:, :2]
-    gpus = (state.gpu_free[nodes] >= 0).sum(axis=1).astype(float)
-    free = np.c_[state.free[nodes][:, :2], np.where(state.gpu_free[nodes] >= 0,
-                                                    state.gpu_free[nodes], 0).sum(axis=1)]
-    need = np.r_[state.need[i][:2], state.problem.tasks[i].gpu_demand]
-    cap = np.c_[cap, gpus]
+    capacity, free, need = _resources(state, i, nodes)
     with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(cap > 0, (need[None, :] / cap) * (free / cap), 0.0)
+        terms = np.where(capacity > 0, (need[None, :] / capacity) * (free / capacity), 0.0)
     return terms.sum(axis=1)
 
 

@@ -22,7 +22,7 @@ def inflate(problem: Problem, demand: float, seed: int = 0, *, share_weight: flo
             gang_weight: float = 1.0) -> Problem:
     """A new problem on the same nodes whose tasks ask for ``demand`` x the cluster's GPUs
     (the last draw may pass it by less than one task's GPUs)."""
-    gpus = sum(p.count * p.gpus for p in problem.pools)
+    gpus = problem.gpu_count
     if gpus == 0:
         raise ProblemError("inflating needs a cluster with GPUs")
     if not demand > 0 or share_weight < 0 or gang_weight < 0:

@@ -61,19 +61,14 @@ class Types:
     @classmethod
     def of(cls, problem: Problem, first: np.ndarray, count: np.ndarray,
            value: np.ndarray) -> "Types":
-        names = sorted({r for t in problem.tasks for r in t.requests})
         tasks = [problem.tasks[i] for i in first]
-        need = np.array([[t.cpu or 0.0, t.memory or 0.0] + [t.requests.get(r, 0.0)
-                                                            for r in names] for t in tasks])
-        cap = np.array([[p.cpu or 0.0, p.memory] + [p.resources.get(r, 0.0) for r in names]
-                        for p in problem.pools])
-        return cls(count.astype(float), value,
-                   need.reshape(len(tasks), 2 + len(names)),
+        requests = problem.node_requests
+        return cls(count.astype(float), value, requests.need[first],
                    np.array([t.gpus if t.gpu_share is None else 0 for t in tasks]),
                    np.array([t.gpu_share or 0.0 for t in tasks]),
                    np.array([p.count for p in problem.pools], dtype=float),
-                   cap.reshape(len(problem.pools), 2 + len(names)),
-                   np.array([p.gpus for p in problem.pools]), problem.allowed[first])
+                   requests.offer, np.array([p.gpus for p in problem.pools]),
+                   problem.allowed[first])
 
 
 def master(types: Types, patterns: list[Pattern], integer: bool = False) -> LinearModel:

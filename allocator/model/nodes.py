@@ -80,25 +80,13 @@ def _ranges(lengths: np.ndarray) -> np.ndarray:
     return np.arange(lengths.sum()) - starts
 
 
-def request_matrix(problem: Problem) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Resource names, task x resource requests and pool x resource capacities (cores, host
-    memory and the named resources)."""
-    names = ["cpu", "memory"] + sorted({r for t in problem.tasks for r in t.requests})
-    need = np.array([[t.cpu or 0.0, t.memory or 0.0] + [t.requests.get(r, 0.0)
-                                                         for r in names[2:]]
-                     for t in problem.tasks]).reshape(len(problem.tasks), len(names))
-    cap = np.array([[p.cpu or 0.0, p.memory] + [p.resources.get(r, 0.0) for r in names[2:]]
-                    for p in problem.pools]).reshape(len(problem.pools), len(names))
-    return names, need, cap
-
-
 def build_rows(problem: Problem, C: NodeColumns) -> RowBuilder:
     n_tasks, n_nodes = len(problem.tasks), len(problem.devices)
     rows = RowBuilder(C.n)
     place = np.arange(C.n_place)
     rows.add(sp.csr_array((np.ones(C.n_place), (C.task, place)), shape=(n_tasks, C.n)),
              -np.inf, 1.0, lambda: [f"once[{t.name}]" for t in problem.tasks])
-    names, need, cap = request_matrix(problem)
+    names, need, cap = problem.node_requests
     for r, name in enumerate(names):
         used = need[C.task, r] > 0
         if not used.any():

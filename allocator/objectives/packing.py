@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..domain.cluster_state import ClusterState
 from ..domain.plan import Placement, Plan
 from ..domain.problem import Problem
 from .base import Objective
@@ -47,7 +48,6 @@ def worth(problem: Problem) -> np.ndarray:
 def completed(problem: Problem, placed: dict[str, Placement]) -> dict[str, Placement]:
     """``placed`` with every task it leaves out that still fits added, largest worth first
     (ties: fewer cores and less memory first, then name), each on the first node it fits."""
-    from ..domain.cluster_state import ClusterState
     state = ClusterState(problem)
     state.record(placed)
     w = worth(problem)
@@ -105,7 +105,7 @@ def placement_fields(problem: Problem, placed: dict[str, Placement]) -> dict:
 def _metrics(problem: Problem, plan: Plan) -> Metrics:
     placed = [problem.task_index[t] for t in plan.assignment]
     gpus = sum(problem.tasks[i].gpu_demand for i in placed)
-    total = sum(p.count * p.gpus for p in problem.pools)
+    total = problem.gpu_count
     return Metrics(placed_demand=float(worth(problem)[placed].sum()), placed_tasks=len(placed),
                    placed_gpus=float(gpus), gpu_allocation=gpus / total if total else None)
 

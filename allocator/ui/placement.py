@@ -64,7 +64,7 @@ def _groups(problem: Problem, plan: Plan) -> Table:
 
 def placed_line(problem: Problem, plan: Plan) -> str:
     """``5 of 7 tasks; 4 of 6 GPUs (66.7%)``, and the first tasks left out."""
-    gpus = sum(p.count * p.gpus for p in problem.pools)
+    gpus = problem.gpu_count
     placed = sum(problem.tasks[problem.task_index[t]].gpu_demand for t in plan.placements)
     text = f"{len(plan.placements)} of {len(problem.tasks)} tasks"
     if gpus:
