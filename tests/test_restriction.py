@@ -81,14 +81,18 @@ def test_candidates_keep_whole_pools_and_the_start():
         assert cheapest <= set(np.flatnonzero(keep[i]))
 
 
+def _two_devices(prices: dict[str, float], compute: float) -> dict:
+    """Two tasks of ``compute`` FLOP and one 1 TFLOP/s device per pool, priced per hour,
+    within a 1 h horizon."""
+    return {"name": "two", "objective": "cost", "horizon": "1h",
+            "pools": [{"name": name, "kind": "gpu", "count": 1, "memory": "1GiB",
+                       "throughput": 1e12, "cost_per_hour": price}
+                      for name, price in prices.items()],
+            "tasks": [{"name": f"t{i}", "compute": compute, "memory": 1} for i in range(2)]}
+
+
 def test_relaxed_bound_by_hand():
-    doc = {"name": "b", "objective": "cost", "horizon": "1h",
-           "pools": [{"name": "a", "kind": "gpu", "count": 1, "memory": "1GiB",
-                      "throughput": 1e12, "cost_per_hour": 2},
-                     {"name": "b", "kind": "gpu", "count": 1, "memory": "1GiB",
-                      "throughput": 1e12, "cost_per_hour": 3}],
-           "tasks": [{"name": f"t{i}", "compute": 1.8e15, "memory": 1} for i in range(2)]}
-    problem = allocator.load(doc)
+    problem = allocator.load(_two_devices({"a": 2, "b": 3}, 1.8e15))
     # Each task: 0.5 h; cheapest 2/h x 0.5 h = 1 each; capacity ignored: 2.
     assert restriction.relaxed_bound(problem, "cost") == pytest.approx(2.0)
     # Makespan: the larger of 1800 s (one task) and 3600 s / 2 devices.
@@ -129,13 +133,7 @@ def test_lagrangian_bound_sees_capacity():
     # there (bound 2 x 1 = 2); the optimum sends one to the dear device (1 + 3 = 4). The
     # multipliers find a bound above 2 (here the optimum itself: the LP is integral).
     import time
-    doc = {"name": "cap", "objective": "cost", "horizon": "1h",
-           "pools": [{"name": "cheap", "kind": "gpu", "count": 1, "memory": "1GiB",
-                      "throughput": 1e12, "cost_per_hour": 1},
-                     {"name": "dear", "kind": "gpu", "count": 1, "memory": "1GiB",
-                      "throughput": 1e12, "cost_per_hour": 3}],
-           "tasks": [{"name": f"t{i}", "compute": 3.6e15, "memory": 1} for i in range(2)]}
-    problem = allocator.load(doc)
+    problem = allocator.load(_two_devices({"cheap": 1, "dear": 3}, 3.6e15))
     assert restriction.relaxed_bound(problem, "cost") == pytest.approx(2.0)
     assert restriction.lagrangian_bound(problem, 4.0, time.perf_counter() + 5) == \
         pytest.approx(4.0, rel=1e-3)
