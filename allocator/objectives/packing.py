@@ -73,9 +73,10 @@ def build(problem: Problem) -> Built:
     from ..errors import AllocatorError
     from ..model.assignment import Built
     from ..model.nodes import build_rows, node_columns, placements
-    if columns(problem) > FULL_COLUMNS:
+    size = columns(problem)
+    if size > FULL_COLUMNS:
         raise AllocatorError(
-            f"the packing model of {problem.name!r} would have {columns(problem):,} columns "
+            f"the packing model of {problem.name!r} would have {size:,} columns "
             f"(task x node, and x GPU for shares), more than the {FULL_COLUMNS:,} it is "
             "written for; place it with a heuristic (method least_allocated, fgd, ...: "
             "docs/heuristics.md) or solve a smaller part")
