@@ -122,3 +122,63 @@ def test_progress_hears_each_rounds_bound_and_it_never_rises():
     assert heard and all(b >= plan.objective - 1e-9 for b in heard)
     assert all(a >= b for a, b in zip(heard, heard[1:]))
     assert plan.status == "optimal" and plan.objective == pytest.approx(12.0)
+
+
+def test_the_fills_cover_every_way_to_share_one_gpu_and_are_most_full():
+    from allocator.model.configurations import fills
+    values, caps = np.array([0.2, 0.3, 0.45, 0.6]), [3, 2, 2, 1]
+    found = fills(values, caps)
+    every = [c for c in itertools.product(*(range(k + 1) for k in caps))
+             if np.dot(c, values) <= 1 + 1e-9]
+    for counts in every:                          # within some fill
+        assert any(np.all(np.array(counts) <= f) for f in found), counts
+    for f in found:                               # nothing more fits, and each is a real way
+        assert np.dot(f, values) <= 1 + 1e-9
+        assert all(f[j] >= caps[j] or np.dot(f, values) + values[j] > 1 + 1e-9
+                   for j in range(values.size))
+    assert len({tuple(f) for f in found}) == len(found)
+
+
+def _packs(bins: int, shares: list[float]) -> bool:
+    """Shares into ``bins`` GPUs of capacity 1, by trying each GPU for each share in turn."""
+    def place(i: int, load: list[float]) -> bool:
+        if i == len(shares):
+            return True
+        return any(load[b] + shares[i] <= 1 + 1e-9 and place(i + 1, load[:b] + [load[b] + shares[i]]
+                                                              + load[b + 1:])
+                   for b in range(bins))
+    return place(0, [0.0] * bins)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_pricing_packs_many_shares_on_one_node_as_an_enumeration_does(seed):
+    shares = [0.6, 0.45, 0.3, 0.25]
+    tasks = [{"name": f"s{k}-{j}", "cpu": 1 + k % 2, "memory": 2, "gpu_share": s}
+             for k, s in enumerate(shares) for j in range(3)]
+    tasks += [{"name": "pair", "cpu": 4, "memory": 4, "gpus": 2},
+              {"name": "one-a", "cpu": 2, "memory": 8, "gpus": 1},
+              {"name": "one-b", "cpu": 2, "memory": 8, "gpus": 1}]
+    doc = {"name": "dense", "objective": "packing", "tasks": tasks,
+           "nodes": [{"name": "n", "cpu": 16, "memory": 32, "gpus": 4, "gpu_model": "A10"}]}
+    problem = allocator.load(doc)
+    kinds = TaskTypes.apply(problem)
+    types = Types.of(problem, kinds.first, kinds.count, packing.worth(problem)[kinds.first])
+    reward = types.value * np.random.default_rng(seed).uniform(0.5, 1.5, types.value.size)
+    first = [problem.tasks[i] for i in kinds.first]
+    best = 0.0
+    for counts in itertools.product(*(range(int(c) + 1) for c in kinds.count)):
+        chosen = [t for k, t in zip(counts, first) for _ in range(k)]
+        if sum(t.cpu for t in chosen) > 16 or sum(t.memory for t in chosen) > 32:
+            continue
+        gangs = sum(t.gpus for t in chosen if t.gpu_share is None and t.gpus)
+        if gangs <= 4 and _packs(4 - gangs, [t.gpu_share for t in chosen if t.gpu_share]):
+            best = max(best, float(np.dot(counts, reward)))
+    model, decode = pricing(types, 0, reward)
+    raw = get_backend("highs").solve(model, SolveOptions())
+    assert -raw.objective == pytest.approx(best)
+    pattern = decode(raw.x)                       # its GPUs: gangs apart, shares within 1
+    load = np.zeros(4)
+    for t, gpus in pattern.slots:
+        load[list(gpus)] += types.share[t] if types.share[t] else 1.0
+    assert load.max() <= 1 + 1e-9
+    assert float(pattern.counts(types.count.size) @ reward) == pytest.approx(best)

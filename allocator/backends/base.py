@@ -89,6 +89,8 @@ class SolveOptions:
     seed: int | None = None
     warm_start: np.ndarray | None = None     # a feasible x to start from (backends that can)
     progress: Progress | None = None         # called while the solver runs (backends that can)
+    presolve: bool = True                    # False: skip presolve (backends that can; for
+                                             # small models solved many times over)
 
 
 @dataclass(frozen=True)

@@ -97,6 +97,8 @@ def _highs(options: SolveOptions):
         h = highspy.Highs()
     h.setOptionValue("output_flag", bool(options.verbose))
     h.setOptionValue("mip_rel_gap", float(options.mip_gap))
+    if not options.presolve:
+        h.setOptionValue("presolve", "off")
     if options.time_limit is not None:
         h.setOptionValue("time_limit", float(options.time_limit))
     if options.threads is not None:

@@ -34,7 +34,8 @@ def solvers() -> list[str]:
 
 def solve(model: LinearModel, options: SolveOptions, solver: str | None = None) -> RawResult:
     only_highs(name, solver)
-    opts: dict = {"disp": options.verbose, "mip_rel_gap": options.mip_gap}
+    opts: dict = {"disp": options.verbose, "mip_rel_gap": options.mip_gap,
+                  "presolve": options.presolve}
     if options.time_limit is not None:
         opts["time_limit"] = float(options.time_limit)
     from scipy.optimize import Bounds, LinearConstraint, milp   # 0.3 s: only to solve

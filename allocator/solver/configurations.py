@@ -5,12 +5,13 @@ nodes are already groups, and the model counts how many nodes of each group hold
 1. **Start**: the patterns of quick heuristic placements (first fit, largest first, and
    Kubernetes' LeastAllocated).
 2. **Price** (within 3/4 of the time limit): solve the LP over the patterns known, and for its
-   duals find each group's best pattern (a small MIP per group); add those that improve the
-   LP. Each round also gives a Lagrangian bound on every placement; the best is kept (once
-   no pattern improves, it is the LP's value).
-3. **Integer**: the model over the patterns found, with integer counts, started from the
-   last LP's counts rounded down or a starting placement, whichever places more (so the
-   plan is never worse than those heuristics).
+   duals (smoothed) find each group's best pattern (a small exact MIP per group); add those
+   that improve the LP. Each round also gives a Lagrangian bound on every placement; the best
+   is kept (once no pattern improves, it is the LP's value).
+3. **Integer**: the last LP's counts rounded down, the tasks they leave out added by first
+   fit, is read back as patterns and competes with the starting placements as the start of
+   the model over all patterns with integer counts. Its answer, also completed by first
+   fit, is kept when it places more than that start.
 4. **Invert**: each group's nodes take the patterns in turn, each slot the next task of its
    type; tasks still out that fit somewhere are then added (as the packing objective does).
 
@@ -41,6 +42,7 @@ log = logging.getLogger("allocator")
 
 PRICE_SHARE = 0.75          # of the time limit, for the pricing rounds
 PRICE_SECONDS = 2.0         # at most, for one group's pricing MIP
+SMOOTHING = 0.5             # weight of the best bound's duals in the duals priced
 INVERT_SHARE = 0.05         # of the time limit, kept for turning the counts into placements
 TOL = 1e-6
 START_HEURISTICS = ("first_fit_decreasing", "least_allocated")
@@ -55,28 +57,30 @@ def solve_configurations(problem: Problem, engine, options: SolveOptions, budget
                              f"{engine.name} backend does not give; use backend='highs'")
     kinds = TaskTypes.apply(problem)
     types = Types.of(problem, kinds.first, kinds.count, worth(problem)[kinds.first])
-    patterns, starts = _start(problem, kinds)
+    patterns = Patterns(problem, kinds)
+    starts = {method: patterns.of(place(problem, method)) for method in START_HEURISTICS}
     quick = engine.solve(aggregate(types), replace(options, time_limit=None, warm_start=None))
     first = -quick.objective if quick.termination is Termination.OPTIMAL else None
     log.info("configurations: %d task types, %d node groups, %d starting patterns",
-             types.count.size, types.nodes.size, len(patterns))
+             types.count.size, types.nodes.size, len(patterns.items))
     bound, rounds, lp_floor = _price(types, patterns, engine, options, budget, progress)
     if first is not None:
         bound = first if bound is None else min(bound, first)
-    start, source = _best_start(types, patterns, lp_floor, starts)
-    raw = engine.solve(master(types, patterns, integer=True),
+    if lp_floor is not None:                     # the LP rounded down, the rest by first fit
+        starts[None] = patterns.of(completed(problem, _invert(problem, kinds, patterns.items,
+                                                                lp_floor)))
+    start, source = _best_start(types, patterns.items, starts)
+    raw = engine.solve(master(types, patterns.items, integer=True),
                        replace(options, time_limit=_integer_seconds(budget), warm_start=start))
-    if raw.x is None:
-        return Plan(status=Status.NO_SOLUTION, reason="the time limit passed before the "
-                    "configuration model had an integer plan", solve_seconds=budget.spent(),
-                    bound=bound, sense="max", **common)
-    fields = placement_fields(problem, completed(problem, _invert(problem, kinds, patterns,
-                                                                    raw.x)))
+    # Each answer completed by first fit; the integer model's may leave room that it fills.
+    answers = [placement_fields(problem, completed(problem, _invert(
+        problem, kinds, patterns.items, x))) for x in (raw.x, start) if x is not None]
+    fields = max(answers, key=lambda f: f["objective"])
     value = fields.pop("objective")
     status = Status.OPTIMAL if bound is not None and \
         bound - value <= options.mip_gap * max(abs(value), 1e-12) else Status.FEASIBLE
     log.info("configurations: %d rounds, %d patterns, value %.6g, bound %s", rounds,
-             len(patterns), value, bound)
+             len(patterns.items), value, bound)
     return Plan(status=status, objective=value, bound=bound, solve_seconds=budget.spent(),
                 sense="max", solver=raw.solver, warm_start=source if raw.warm_started else None,
                 **common, **fields)
@@ -88,33 +92,40 @@ def _integer_seconds(budget: Budget) -> float | None:
     return None if left is None else max(0.05 * budget.limit, left - INVERT_SHARE * budget.limit)
 
 
-def _start(problem: Problem, kinds: TaskTypes) -> tuple[list[Pattern], dict[str, dict]]:
-    """The distinct node contents of quick heuristic placements (first fit, largest first:
-    dense nodes; Kubernetes' LeastAllocated: varied ones), and each placement as pattern
-    counts ({pattern index: nodes})."""
-    patterns: list[Pattern] = []
-    index: dict[tuple, int] = {}
-    starts: dict[str, dict] = {}
-    for method in START_HEURISTICS:
+class Patterns:
+    """The patterns known, each once (``items``), and placements read as pattern counts."""
+
+    def __init__(self, problem: Problem, kinds: TaskTypes):
+        self.problem, self.kinds = problem, kinds
+        self.items: list[Pattern] = []
+        self._index: dict[tuple, int] = {}
+
+    def add(self, pattern: Pattern) -> tuple[int, bool]:
+        """The pattern's index, and whether it is new."""
+        key = (pattern.group, tuple(sorted(pattern.slots)))
+        if key in self._index:
+            return self._index[key], False
+        self._index[key] = len(self.items)
+        self.items.append(pattern)
+        return self._index[key], True
+
+    def of(self, placed: dict[str, Placement]) -> dict[int, int]:
+        """A placement as {pattern index: nodes holding it}, its node contents added."""
         counts: dict[int, int] = {}
-        for node, slots in _by_node(problem, place(problem, method), kinds).items():
-            group = int(problem.device_pool[problem.device_index[node]])
-            key = (group, tuple(sorted(slots)))
-            if key not in index:
-                index[key] = len(patterns)
-                patterns.append(Pattern(group, slots))
-            counts[index[key]] = counts.get(index[key], 0) + 1
-        starts[method] = counts
-    return patterns, starts
+        problem = self.problem
+        for node, slots in _by_node(problem, placed, self.kinds).items():
+            k, _ = self.add(Pattern(int(problem.device_pool[problem.device_index[node]]), slots))
+            counts[k] = counts.get(k, 0) + 1
+        return counts
 
 
-def _best_start(types: Types, patterns: list[Pattern], lp_floor: np.ndarray | None,
-                starts: dict[str, dict]) -> tuple[np.ndarray, str | None]:
-    """The integer model's start: the last LP rounded down, or a heuristic's placement,
-    whichever places more (and the heuristic's name when it is one)."""
+def _best_start(types: Types, patterns: list[Pattern],
+                starts: dict[str | None, dict]) -> tuple[np.ndarray, str | None]:
+    """The integer model's start: the placement (as pattern counts) that places most, and
+    the heuristic's name when it is one (None: the LP rounded down, then first fit)."""
     n = len(patterns)
     value = np.array([p.counts(types.count.size) @ types.value for p in patterns])
-    options = {} if lp_floor is None else {None: np.r_[lp_floor, np.zeros(n - lp_floor.size)]}
+    options = {}
     for method, counts in starts.items():
         x = np.zeros(n)
         x[list(counts)] = list(counts.values())
@@ -131,56 +142,66 @@ def _by_node(problem: Problem, placed: dict[str, Placement], kinds: TaskTypes) -
     return out
 
 
-def _price(types: Types, patterns: list[Pattern], engine, options: SolveOptions,
+def _price(types: Types, patterns: Patterns, engine, options: SolveOptions,
            budget: Budget, progress=None) -> tuple[float | None, int, np.ndarray | None]:
     """Pricing rounds until no pattern improves the LP or the pricing share of the limit is
-    spent; returns the best bound found (the Lagrangian bound of each round; once no pattern
+    spent; returns the best bound found (a Lagrangian bound per pricing; once no pattern
     improves, it equals the LP's value), the number of rounds, and the last LP's solution
-    rounded down (a start for the integer model)."""
+    rounded down (a start for the integer model).
+
+    The duals priced are smoothed (Wentges): a blend of the LP's and those of the best bound
+    so far, which damps the LP's swings from round to round. A smoothed pricing that finds
+    nothing better for the LP itself is repeated with the LP's own duals."""
     G = types.nodes.size
     end = budget.share_end(PRICE_SHARE, without_limit=float("inf"))
-    known = {(p.group, tuple(sorted(p.slots))) for p in patterns}
-    best, rounds, start = None, 0, None
+    best, centre, rounds, start = None, None, 0, None
     while time.perf_counter() < end:
-        lp = engine.solve(master(types, patterns), replace(options, time_limit=None,
-                                                           warm_start=None))
+        lp = engine.solve(master(types, patterns.items), replace(options, time_limit=None,
+                                                                 warm_start=None))
         if lp.termination is not Termination.OPTIMAL or lp.duals is None:
             break
-        pi = np.maximum(0.0, -lp.duals[G:])
-        mu = np.maximum(0.0, -lp.duals[:G])
-        bound, found = float(types.count @ pi), []
-        for g in range(G):
-            left = end - time.perf_counter()
-            built = pricing(types, g, types.value - pi)
-            if built is None:
-                continue
-            if left <= 0:
-                bound = None                     # a group left unpriced bounds nothing
-                break
-            model, decode = built
-            raw = engine.solve(model, replace(options, time_limit=min(PRICE_SECONDS, left),
-                                              warm_start=None, mip_gap=1e-4))
-            upper = None if raw.bound is None else -raw.bound
-            if upper is None:
-                bound = None
-                break
-            bound += types.nodes[g] * max(0.0, upper)
-            if raw.x is not None and -raw.objective > mu[g] + TOL:
-                pattern = decode(raw.x)
-                key = (g, tuple(sorted(pattern.slots)))
-                if key not in known:
-                    known.add(key)
-                    found.append(pattern)
         rounds += 1
         start = np.floor(lp.x + 1e-9)            # a feasible integer start: the LP rounded down
-        if bound is not None:
-            best = bound if best is None else min(best, bound)
+        pi = np.maximum(0.0, -lp.duals[G:])
+        mu = np.maximum(0.0, -lp.duals[:G])
+        found: list[Pattern] = []
+        for alpha in ((SMOOTHING, 0.0) if centre is not None else (0.0,)):
+            priced = alpha * centre + (1 - alpha) * pi if alpha else pi
+            bound, candidates = _price_groups(types, priced, engine, options, end)
+            if bound is not None and (best is None or bound < best):
+                best, centre = bound, priced
+            found += [p for p in candidates if p.counts(types.count.size) @ (types.value - pi)
+                      > mu[p.group] + TOL and patterns.add(p)[1]]
+            if found or time.perf_counter() >= end:
+                break
         if progress is not None:
             progress(budget.spent(), None, best)
         if not found:                            # priced out: the bound is the LP's value
             break
-        patterns.extend(found)
     return best, rounds, start
+
+
+def _price_groups(types: Types, pi: np.ndarray, engine, options: SolveOptions,
+                  end: float) -> tuple[float | None, list[Pattern]]:
+    """Each group's best pattern for duals ``pi``, and the Lagrangian bound they give (None
+    when the time ran out before every group was priced)."""
+    bound, found = float(types.count @ pi), []
+    for g in range(types.nodes.size):
+        built = pricing(types, g, types.value - pi)
+        if built is None:
+            continue
+        left = end - time.perf_counter()
+        if left <= 0:
+            return None, found                   # a group left unpriced bounds nothing
+        model, decode = built
+        raw = engine.solve(model, replace(options, time_limit=min(PRICE_SECONDS, left),
+                                          warm_start=None, mip_gap=1e-6, presolve=False))
+        if raw.bound is None:
+            return None, found
+        bound += types.nodes[g] * max(0.0, -raw.bound)
+        if raw.x is not None:
+            found.append(decode(raw.x))
+    return bound, found
 
 
 def _invert(problem: Problem, kinds: TaskTypes, patterns: list[Pattern],
