@@ -10,7 +10,9 @@ import pytest
 
 import allocator
 from allocator.backends import SolveOptions, get_backend
-from allocator.model.configurations import Types, pricing
+from allocator.model import pricing as pricing_module
+from allocator.model.configurations import Types
+from allocator.model.pricing import fills, pricing
 from allocator.objectives import packing
 from allocator.reductions.task_types import TaskTypes
 from allocator.solver.strategy import choose_strategy
@@ -65,8 +67,11 @@ def _best_single_node(doc, group, reward, kinds, problem):
     return best
 
 
+@pytest.mark.parametrize("by_gpu", [False, True])
 @pytest.mark.parametrize("seed", range(15))
-def test_pricing_finds_the_best_contents_of_one_node(seed):
+def test_pricing_finds_the_best_contents_of_one_node(seed, by_gpu, monkeypatch):
+    if by_gpu:
+        monkeypatch.setattr(pricing_module, "FILLS_MOST", 0)
     doc = random_cluster(seed)
     problem = allocator.load(doc)
     kinds = TaskTypes.apply(problem)
@@ -125,7 +130,6 @@ def test_progress_hears_each_rounds_bound_and_it_never_rises():
 
 
 def test_the_fills_cover_every_way_to_share_one_gpu_and_are_most_full():
-    from allocator.model.configurations import fills
     values, caps = np.array([0.2, 0.3, 0.45, 0.6]), [3, 2, 2, 1]
     found = fills(values, caps)
     every = [c for c in itertools.product(*(range(k + 1) for k in caps))
@@ -137,6 +141,7 @@ def test_the_fills_cover_every_way_to_share_one_gpu_and_are_most_full():
         assert all(f[j] >= caps[j] or np.dot(f, values) + values[j] > 1 + 1e-9
                    for j in range(values.size))
     assert len({tuple(f) for f in found}) == len(found)
+    assert fills(values, caps, len(found)) is not None and fills(values, caps, 3) is None
 
 
 def _packs(bins: int, shares: list[float]) -> bool:
@@ -150,8 +155,12 @@ def _packs(bins: int, shares: list[float]) -> bool:
     return place(0, [0.0] * bins)
 
 
+@pytest.mark.parametrize("by_gpu", [False, True])
 @pytest.mark.parametrize("seed", range(6))
-def test_pricing_packs_many_shares_on_one_node_as_an_enumeration_does(seed):
+def test_pricing_packs_many_shares_on_one_node_as_an_enumeration_does(seed, by_gpu,
+                                                                       monkeypatch):
+    if by_gpu:                                    # as with too many share values for fills
+        monkeypatch.setattr(pricing_module, "FILLS_MOST", 0)
     shares = [0.6, 0.45, 0.3, 0.25]
     tasks = [{"name": f"s{k}-{j}", "cpu": 1 + k % 2, "memory": 2, "gpu_share": s}
              for k, s in enumerate(shares) for j in range(3)]

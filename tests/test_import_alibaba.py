@@ -116,3 +116,37 @@ def test_the_shared_trace_keeps_its_counts(pods):
     assert sum(t.gpu_demand for t in tasks) == pytest.approx(6086.8)
     if pods == "gpuspec33":
         assert sum(t.gpu_models == ("T4",) for t in tasks) == 1291
+
+
+def test_a_pods_file_without_gpu_spec_and_qos_imports(tmp_path):
+    # The trace's multigpu lists have neither column: any GPU model, no QoS.
+    pods = "name,cpu_milli,memory_mib,num_gpu,gpu_milli\npod-0,4000,8192,2,1000\n" \
+           "pod-1,2000,4096,1,250\n"
+    doc = import_alibaba(*_files(tmp_path, pods=pods))
+    assert doc["tasks"] == [{"name": "pod-0", "cpu": 4, "memory": "8192Mi", "gpus": 2},
+                            {"name": "pod-1", "cpu": 2, "memory": "4096Mi", "gpu_share": 0.25}]
+
+
+def test_qos_weights_weigh_the_placed_demand(tmp_path):
+    doc = import_alibaba(*_files(tmp_path), qos_weights={"LS": 3, "BE": 0.5})
+    weights = {t["name"]: t.get("weight") for t in doc["tasks"]}
+    assert weights == {"pod-0": 3, "pod-1": 0.5, "pod-2": 3, "pod-3": None}
+    problem = allocator.load(doc)
+    plan = allocator.solve(problem)
+    # Everything is placed (as without weights): 3 * (1 + 8) + 0.5 * 0.46.
+    assert plan.objective == pytest.approx(27.23)
+    with pytest.raises(ProblemError, match="no pod has qos 'LX'.*BE, Burstable, LS"):
+        import_alibaba(*_files(tmp_path), qos_weights={"LX": 2})
+    with pytest.raises(ProblemError, match="must be a number > 0"):
+        import_alibaba(*_files(tmp_path), qos_weights={"LS": 0})
+
+
+@pytest.mark.parametrize("pair, words", [("LS", "expected CLASS=WEIGHT"),
+                                         ("=2", "expected CLASS=WEIGHT"),
+                                         ("LS=x", "expected CLASS=WEIGHT"),
+                                         ("LS=-2", "must be a number > 0")])
+def test_the_command_refuses_a_bad_qos_weight_with_exit_2(tmp_path, pair, words):
+    nodes, pods = _files(tmp_path)
+    run = allocator_cli("import", "alibaba", str(nodes), str(pods), "--out",
+                        str(tmp_path / "p.yaml"), "--qos-weight", pair)
+    assert run.returncode == 2 and words in run.stderr and "Traceback" not in run.stderr

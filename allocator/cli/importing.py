@@ -26,13 +26,16 @@ def alibaba(
                                   help="The problem file to write (.yaml)."),
     name: Optional[str] = typer.Option(None, help="The problem's name (default: the pods "
                                        "file's name)."),
+    qos_weight: list[str] = typer.Option([], "--qos-weight", metavar="CLASS=WEIGHT",
+                                         help="Weight of the pods of a QoS class in the "
+                                         "placed demand, e.g. LS=2 (repeatable; default 1)."),
 ) -> None:
     """Import the Alibaba GPU cluster trace v2023 (openb_node_list_*.csv and
     openb_pod_list_*.csv) as a packing problem."""
     import yaml
     from ..io.alibaba import import_alibaba
     from ..io.problem_files import from_dict
-    doc = import_alibaba(nodes, pods, name)
+    doc = import_alibaba(nodes, pods, name, _weights(qos_weight))
     problem = from_dict(doc)                      # what is written must load
     text = yaml.safe_dump(doc, sort_keys=False, default_flow_style=None, width=120)
     _write(out_file, lambda path: path.write_text(text, encoding="utf-8"), "problem")
@@ -40,3 +43,19 @@ def alibaba(
     asked = sum(t.gpu_demand for t in problem.tasks)
     _note(f"{len(problem.devices):,} nodes in {len(problem.pools)} groups ({gpus:,} GPUs); "
           f"{len(problem.tasks):,} tasks asking for {asked:,.1f} GPUs")
+
+
+def _weights(pairs: list[str]) -> dict[str, float]:
+    """``LS=2`` pairs as {class: weight}; a malformed pair is a usage error."""
+    out = {}
+    for pair in pairs:
+        qos, sep, text = pair.partition("=")
+        try:
+            weight = float(text)
+        except ValueError:
+            weight = None
+        if not sep or not qos.strip() or weight is None:
+            raise typer.BadParameter(f"expected CLASS=WEIGHT (LS=2), got {pair!r}",
+                                     param_hint="--qos-weight")
+        out[qos.strip()] = weight
+    return out

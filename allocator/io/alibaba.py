@@ -4,22 +4,25 @@ project's own problem format.
 Nodes file columns: ``sn`` (node name), ``cpu_milli``, ``memory_mib``, ``gpu`` (GPUs on the
 node), ``model`` (GPU model; empty on CPU-only nodes). Pods file columns: ``name``,
 ``cpu_milli``, ``memory_mib``, ``num_gpu``, ``gpu_milli`` (thousandths of one GPU; below 1000
-with one GPU is a share), ``gpu_spec`` (accepted GPU models, ``|``-separated; empty: any),
-``qos``; the time columns are not used here. Identical nodes become one group with the
+with one GPU is a share), and when present (the trace's multigpu lists have neither)
+``gpu_spec`` (accepted GPU models, ``|``-separated; empty: any) and ``qos``; the time columns
+are not used here. Identical nodes become one group with the
 nodes' own names. A malformed row is refused naming its file, line and column.
 """
 
 from __future__ import annotations
 
 import csv
+import math
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 from ..errors import ProblemError
 
 NODE_COLUMNS = ("sn", "cpu_milli", "memory_mib", "gpu", "model")
-POD_COLUMNS = ("name", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli", "gpu_spec", "qos")
+POD_COLUMNS = ("name", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli")
+OPTIONAL_POD_COLUMNS = ("gpu_spec", "qos")      # absent from the multigpu lists: empty
 MAX_GPUS = 1024
 
 
@@ -109,6 +112,7 @@ def read_pods(path: str | Path) -> list[dict[str, Any]]:
     tasks, seen = [], {}
     for line, row in _rows(path, POD_COLUMNS):
         where = f"{path}, line {line}"
+        row = {c: "" for c in OPTIONAL_POD_COLUMNS} | row
         name = _unique_name(row, "name", "pod", where, line, seen)
         task: dict[str, Any] = {"name": name}
         cpu = _whole(row, "cpu_milli", where)
@@ -152,9 +156,28 @@ def _cores(milli: int) -> int | float:
     return milli // 1000 if milli % 1000 == 0 else milli / 1000
 
 
-def import_alibaba(nodes: str | Path, pods: str | Path, name: str | None = None) -> dict:
-    """A problem document (``objective: packing``) from the trace's nodes and pods files."""
+def import_alibaba(nodes: str | Path, pods: str | Path, name: str | None = None,
+                   qos_weights: Mapping[str, float] | None = None) -> dict:
+    """A problem document (``objective: packing``) from the trace's nodes and pods files;
+    ``qos_weights`` ({class: weight}) gives the pods of each listed QoS class that ``weight``,
+    so that packing places priority-weighted demand."""
     pods = Path(pods)
+    groups, tasks = read_nodes(nodes), read_pods(pods)
+    if qos_weights:
+        _weigh(tasks, qos_weights, pods)
     return {"name": name or pods.stem, "description": f"Alibaba GPU trace v2023: nodes "
             f"{Path(nodes).name}, pods {pods.name}", "objective": "packing",
-            "nodes": read_nodes(nodes), "tasks": read_pods(pods)}
+            "nodes": groups, "tasks": tasks}
+
+
+def _weigh(tasks: list[dict[str, Any]], weights: Mapping[str, float], path: Path) -> None:
+    classes = sorted({t["qos"] for t in tasks if "qos" in t})
+    for qos, weight in weights.items():
+        if qos not in classes:
+            raise ProblemError(f"{path}: no pod has qos {qos!r} (its classes: "
+                               f"{', '.join(classes) or 'none'})")
+        if not (isinstance(weight, (int, float)) and math.isfinite(weight) and weight > 0):
+            raise ProblemError(f"the weight of qos {qos!r} must be a number > 0, got {weight!r}")
+    for t in tasks:
+        if t.get("qos") in weights:
+            t["weight"] = weights[t["qos"]]

@@ -14,7 +14,7 @@ relaxation over all patterns bounds every placement. Patterns are found by *pric
 duals pi_t >= 0 of the type rows, the best pattern of group g maximises
 sum_t (v_t - pi_t) a_t over what fits on one node (cores, memory, named resources, whole GPUs
 for gangs, shares packed GPU by GPU): a small exact MIP over the node's tasks and how its GPUs
-are filled, :func:`pricing`. For any pi >= 0,
+are filled, :func:`allocator.model.pricing.pricing`. For any pi >= 0,
 
     sum_t c_t pi_t + sum_g N_g max(0, P_g(pi))            (P_g: the best pattern's value)
 
@@ -86,99 +86,6 @@ def master(types: Types, patterns: list[Pattern], integer: bool = False) -> Line
              lambda: [f"tasks[{t}]" for t in range(T)])
     return rows.build(-(counts @ types.value), np.zeros(n), types.nodes[group],
                       np.full(n, integer))
-
-
-def pricing(types: Types, g: int, reward: np.ndarray) -> tuple[LinearModel, callable] | None:
-    """The best pattern of group ``g`` for per-task ``reward`` (v_t - pi_t), as a MIP
-    minimising minus the reward; ``None`` when no type with a positive reward fits.
-
-    Columns: a[t], the node's tasks of each useful type; w[q], how many of its GPUs hold
-    *fill* q, a most-full set of share values that fits one GPU (:func:`fills`). Rows: the
-    node's cores, memory and named resources; its GPUs (gangs' whole GPUs plus the filled
-    ones); and per share value, the tasks within the slots the fills give. Shares of equal
-    value are interchangeable on a GPU, so this is exact, and it has no symmetric copies of
-    one GPU's contents (which slow a GPU-by-GPU model down by orders of magnitude)."""
-    useful = np.flatnonzero(types.fits[:, g] & (reward > 1e-9))
-    n_gpus = int(types.gpus[g])
-    if n_gpus == 0:
-        useful = useful[(types.gang[useful] == 0) & (types.share[useful] == 0)]
-    if useful.size == 0:
-        return None
-    share, gang = types.share[useful], types.gang[useful].astype(float)
-    most = _per_node(types, g, useful)
-    values, value_of = np.unique(share, return_inverse=True)
-    shared = values > 0
-    caps = [int(min(np.floor(1 / v + 1e-9), most[value_of == k].sum()))
-            for k, v in enumerate(values) if v > 0]
-    fill = fills(values[shared], caps) if shared.any() else np.zeros((0, 0))
-    n_a, n_w = useful.size, fill.shape[0]
-    n = n_a + n_w
-    rows = RowBuilder(n)
-    need = types.need[useful]
-    rows.add(sp.hstack([sp.csr_array(need.T), sp.csr_array((need.shape[1], n_w))]).tocsr(),
-             -np.inf, types.capacity[g], lambda: ["resources"] * need.shape[1])
-    if n_gpus:
-        rows.add(sp.csr_array(np.r_[gang, np.ones(n_w)][None, :]), -np.inf, float(n_gpus),
-                 lambda: ["gpus"])
-    if n_w:
-        member = (value_of[None, :] == np.flatnonzero(shared)[:, None]).astype(float)
-        rows.add(sp.csr_array(np.hstack([member, -fill.T])), -np.inf, 0.0,
-                 lambda: [f"slots[{v:g}]" for v in values[shared]])
-    model = rows.build(-np.r_[reward[useful], np.zeros(n_w)], np.zeros(n),
-                       np.r_[most, np.full(n_w, float(n_gpus))], np.ones(n, bool))
-
-    def decode(x: np.ndarray) -> Pattern:
-        a, w = np.round(x[:n_a]).astype(int), np.round(x[n_a:]).astype(int)
-        slots, gpu = [], 0
-        for t, k in zip(useful[gang > 0], a[gang > 0]):
-            for _ in range(k):
-                slots.append((int(t), tuple(range(gpu, gpu + int(types.gang[t])))))
-                gpu += int(types.gang[t])
-        free: list[list[int]] = [[] for _ in range(fill.shape[1])]
-        for q in np.repeat(np.arange(n_w), w):              # one GPU per fill used
-            for v, k in enumerate(fill[q].astype(int)):
-                free[v] += [gpu] * k
-            gpu += 1
-        column = np.cumsum(shared) - 1                       # share value -> fill column
-        for t, k, v, whole in zip(useful, a, value_of, gang):
-            if shared[v]:
-                slots += [(int(t), (free[column[v]].pop(0),)) for _ in range(k)]
-            elif whole == 0:
-                slots += [(int(t), ())] * k
-        return Pattern(g, tuple(slots))
-    return model, decode
-
-
-def _per_node(types: Types, g: int, useful: np.ndarray) -> np.ndarray:
-    """At most how many tasks of each useful type one node of ``g`` holds on its own."""
-    need, offer = types.need[useful], types.capacity[g]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        most = np.where(need > 0, np.floor(offer / need + 1e-9), np.inf).min(axis=1)
-    most = np.minimum(most, types.count[useful])
-    gang, share, n_gpus = types.gang[useful], types.share[useful], types.gpus[g]
-    most = np.where(gang > 0, np.minimum(most, n_gpus // np.maximum(gang, 1)), most)
-    return np.where(share > 0, np.minimum(most, n_gpus * np.floor(1 / np.where(
-        share > 0, share, 1) + 1e-9)), most)
-
-
-def fills(values: np.ndarray, caps: list[int]) -> np.ndarray:
-    """The most-full ways to share one GPU: counts of each of ``values`` (at most ``caps``)
-    whose sum is at most 1 and to which no value within its cap can be added. Every set of
-    shares that fits one GPU lies within one of them."""
-    out: list[tuple[int, ...]] = []
-    counts = [0] * len(values)
-
-    def extend(i: int, left: float) -> None:
-        if i < 0:
-            if all(counts[j] >= caps[j] or v > left + 1e-9 for j, v in enumerate(values)):
-                out.append(tuple(counts))
-            return
-        for k in range(min(int(np.floor(left / values[i] + 1e-9)), caps[i]), -1, -1):
-            counts[i] = k
-            extend(i - 1, left - k * values[i])
-        counts[i] = 0
-    extend(len(values) - 1, 1.0)
-    return np.array(out, dtype=float).reshape(len(out), len(values))
 
 
 def aggregate(types: Types) -> LinearModel:

@@ -33,7 +33,8 @@ from ..domain.plan import Placement, Plan, Status
 from ..domain.problem import Problem
 from ..errors import AllocatorError
 from ..heuristics.placement import place
-from ..model.configurations import Pattern, Types, aggregate, master, pricing
+from ..model.configurations import Pattern, Types, aggregate, master
+from ..model.pricing import pricing
 from ..objectives.packing import completed, placement_fields, worth
 from ..reductions.task_types import TaskTypes
 from .budget import Budget
