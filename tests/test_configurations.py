@@ -191,3 +191,61 @@ def test_pricing_packs_many_shares_on_one_node_as_an_enumeration_does(seed, by_g
         load[list(gpus)] += types.share[t] if types.share[t] else 1.0
     assert load.max() <= 1 + 1e-9
     assert float(pattern.counts(types.count.size) @ reward) == pytest.approx(best)
+
+
+def _halves():
+    return allocator.load({"name": "halves", "objective": "fragmentation", "nodes": [
+        {"name": "n", "count": 2, "cpu": 64, "memory": 64, "gpus": 2, "gpu_model": "T4"}],
+        "tasks": [{"name": "s1", "cpu": 1, "memory": 1, "gpu_share": 0.5},
+                  {"name": "s2", "cpu": 1, "memory": 1, "gpu_share": 0.5},
+                  {"name": "w", "cpu": 1, "memory": 1, "gpus": 1}]})
+
+
+def test_the_second_aim_moves_tasks_to_leave_no_fragment():
+    from allocator.backends import get_backend
+    from allocator.domain.fragmentation import cluster_fragmentation
+    from allocator.heuristics.placement import place
+    from allocator.objectives.fragmentation import node_cost
+    from allocator.solver.budget import Budget
+    from allocator.solver.configurations import Patterns, _least_cost
+    problem = _halves()
+    kinds = TaskTypes.apply(problem)
+    types = Types.of(problem, kinds.first, kinds.count, packing.worth(problem)[kinds.first])
+    patterns = Patterns(problem, kinds)
+    patterns.of(place(problem, "first_fit_decreasing"))      # both halves on one GPU
+    # The halves on two nodes: each keeps a half GPU free, which the whole-GPU tasks (1/3 of
+    # the GPU tasks) cannot use: F = 2 x 1/3 x 0.5.
+    spread = {"s1": allocator.Placement("n[0]", (0,), 0.5),
+              "s2": allocator.Placement("n[1]", (0,), 0.5),
+              "w": allocator.Placement("n[0]", (1,), 1.0)}
+    assert cluster_fragmentation(problem, spread) == pytest.approx(1 / 3)
+    placed = _least_cost(problem, kinds, types, patterns, spread, node_cost(problem),
+                         get_backend("highs"), SolveOptions(), Budget(None))
+    assert sorted(placed) == ["s1", "s2", "w"]
+    assert cluster_fragmentation(problem, placed) == 0.0
+    assert placed["s1"].node == placed["s2"].node and placed["s1"].gpus == placed["s2"].gpus
+
+
+def test_the_fragmentation_objective_places_the_optimum_and_leaves_no_fragment_here():
+    problem = _halves()
+    plan = allocator.solve(problem)
+    assert plan.strategy == "configurations" and plan.status == "optimal"
+    assert plan.objective == pytest.approx(2.0) and allocator.verify(problem, plan) == []
+    assert allocator.evaluate(problem, plan).fragmentation == 0.0
+    with pytest.raises(allocator.AllocatorError, match="planned by the configurations"):
+        allocator.solve(problem, strategy="full")
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_fragmentation_places_as_much_as_packing_and_fragments_no_more(seed):
+    doc = random_cluster(seed)
+    problem = allocator.load(doc)
+    first = allocator.solve(problem, objective="packing", strategy="configurations")
+    plan = allocator.solve(problem, objective="fragmentation")
+    assert allocator.verify(problem, plan) == []
+    assert plan.objective == pytest.approx(brute_force(doc)) == pytest.approx(first.objective)
+    # The second stage starts from the first stage's plan and keeps it unless it finds less;
+    # first fit may then add a task that was left out (more placed, possibly more F).
+    if len(plan.placements) == len(first.placements) and problem.gpu_count:
+        assert allocator.evaluate(problem, plan).fragmentation <= \
+            allocator.evaluate(problem, first).fragmentation + 1e-9

@@ -9,7 +9,7 @@ import pytest
 import allocator
 from allocator.domain.cluster_state import ClusterState
 from allocator.heuristics import PLACEMENT_HEURISTICS
-from allocator.heuristics.fragmentation import fragmentation, workload
+from allocator.domain.fragmentation import cluster_fragmentation, fragmentation, workload
 from allocator.heuristics.placement import SCORES, place
 
 from .test_packing import brute_force, random_cluster
@@ -74,7 +74,7 @@ def test_fragmentation_by_hand():
                        [{"name": "w", "cpu": 1, "gpus": 1}, {"name": "s", "cpu": 1,
                                                               "gpu_share": 0.5}])
     state = ClusterState(problem)
-    w = workload(state)
+    w = workload(problem)
     assert sorted(w.p) == [0.5, 0.5]
     cpu, mem = state.free[0, 0], state.free[0, 1]
     # GPUs free [1, 0.5]: the whole-GPU type cannot use the 0.5 (stranded 0.5); the share
@@ -85,6 +85,10 @@ def test_fragmentation_by_hand():
     assert fragmentation(w, 0, cpu, mem, np.array([0.25, 0.5])) == pytest.approx(0.5)
     # Too few cores for every type: all free GPU capacity is stranded.
     assert fragmentation(w, 0, 0.5, mem, np.array([1.0, 1.0])) == pytest.approx(2.0)
+    # The cluster's F after placing the share alone on GPU 1: GPUs free [1, 0.5], 0.25.
+    placed = {"s": allocator.Placement("n[0]", (1,), 0.5)}
+    assert cluster_fragmentation(problem, placed) == pytest.approx(0.25)
+    assert cluster_fragmentation(problem, {}) == 0.0
 
 
 def test_fgd_fills_the_half_used_gpu_where_spreading_would_fragment():

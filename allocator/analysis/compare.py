@@ -35,6 +35,7 @@ class Row:
     seconds: float
     placed_tasks: int | None = None     # on nodes
     gpu_allocation: float | None = None
+    fragmentation: float | None = None  # FGD's, in GPUs, on nodes
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,7 @@ def compare(problem: Problem | str | Mapping, methods: Sequence[str] | None = No
             min_utilization=met.min_utilization if met else None,
             load_imbalance=met.load_imbalance if met else None, seconds=seconds[m],
             placed_tasks=met.placed_tasks if met else None,
-            gpu_allocation=met.gpu_allocation if met else None))
+            gpu_allocation=met.gpu_allocation if met else None,
+            fragmentation=met.fragmentation if met else None))
     return Comparison(problem.name, objective, bound, optimum, tuple(rows), plans,
                       sense=opt.sense)

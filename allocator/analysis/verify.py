@@ -95,8 +95,8 @@ def verify(problem: Problem, plan: Plan) -> list[str]:
         errors += _check_shares(problem, facts, plan)
     elif plan.objective_name == "weighted_shortfall":
         errors += _check_amounts(problem, facts, plan)
-    elif plan.objective_name == "packing":
-        errors += check_nodes(problem, plan)
+    elif plan.objective_name in OBJECTIVES and OBJECTIVES[plan.objective_name].on_nodes:
+        errors += check_nodes(problem, plan)            # packing, fragmentation
     elif plan.objective_name in OBJECTIVES and OBJECTIVES[plan.objective_name].places_tasks:
         errors += _check_placement(problem, facts, plan)
         errors += _check_schedule(problem, facts, plan)
@@ -255,7 +255,7 @@ def _objective(problem: Problem, facts: _Facts, plan: Plan) -> float | None:
         shares = sum(a.get("share", 0.0) for a in plan.amounts.values())
         need = sum(t.compute for t in problem.tasks) / fleet_flop(problem)
         return need / shares if shares > 0 else None
-    if name == "packing":
+    if name in ("packing", "fragmentation"):             # both value the placed demand
         return placed_demand(problem, plan)
     if name == "weighted_shortfall":
         return sum(t.weight * (want - plan.amounts.get(t.name, {}).get(kind, 0.0))

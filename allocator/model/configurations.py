@@ -75,6 +75,24 @@ class Types:
 def master(types: Types, patterns: list[Pattern], integer: bool = False) -> LinearModel:
     """The configuration model over ``patterns`` (minimising minus the placed value); rows:
     the groups, then the types."""
+    rows, counts, group = _pattern_rows(types, patterns, -np.inf, types.count)
+    return rows.build(-(counts @ types.value), np.zeros(len(patterns)), types.nodes[group],
+                      np.full(len(patterns), integer))
+
+
+def rearrangement(types: Types, patterns: list[Pattern], placed: np.ndarray,
+                  cost: np.ndarray) -> LinearModel:
+    """The placements of the same tasks (``placed[t]`` of each type, exactly) over
+    ``patterns``, each group within its nodes, at least total ``cost`` (per pattern: a node's
+    cost holding it, less an empty node's)."""
+    rows, _, group = _pattern_rows(types, patterns, placed, placed)
+    return rows.build(cost, np.zeros(len(patterns)), types.nodes[group],
+                      np.ones(len(patterns), bool))
+
+
+def _pattern_rows(types: Types, patterns: list[Pattern], lo, hi):
+    """Rows over pattern counts: each group within its nodes, each type's tasks within
+    [lo, hi]; with the patterns' type counts and groups."""
     G, T = types.nodes.size, types.count.size
     counts = np.array([p.counts(T) for p in patterns]).reshape(len(patterns), T)
     group = np.array([p.group for p in patterns], dtype=np.int64)
@@ -82,10 +100,8 @@ def master(types: Types, patterns: list[Pattern], integer: bool = False) -> Line
     rows = RowBuilder(n)
     rows.add(sp.csr_array((np.ones(n), (group, np.arange(n))), shape=(G, n)), -np.inf,
              types.nodes, lambda: [f"nodes[{g}]" for g in range(G)])
-    rows.add(sp.csr_array(counts.T), -np.inf, types.count,
-             lambda: [f"tasks[{t}]" for t in range(T)])
-    return rows.build(-(counts @ types.value), np.zeros(n), types.nodes[group],
-                      np.full(n, integer))
+    rows.add(sp.csr_array(counts.T), lo, hi, lambda: [f"tasks[{t}]" for t in range(T)])
+    return rows, counts, group
 
 
 def aggregate(types: Types) -> LinearModel:

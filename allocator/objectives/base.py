@@ -51,6 +51,10 @@ class Objective:
                                                      # plan it (without deadlines)
     on_nodes: bool = False                           # it places tasks on cluster nodes
                                                      # ('nodes:'), not on devices ('pools:')
+    # A second aim on nodes: node_cost(problem) gives cost(group, free, gpu_free) of one node's
+    # state after a plan (free: cores, memory, ...; gpu_free: each GPU's free fraction),
+    # minimised among placements of the same tasks (the configurations strategy plans it).
+    node_cost: Callable[[Problem], Callable[[int, np.ndarray, np.ndarray], float]] | None = None
 
     @property
     def heuristics(self) -> bool:

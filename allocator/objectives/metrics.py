@@ -70,6 +70,7 @@ class Metrics:
     placed_tasks: int | None = None
     placed_gpus: float | None = None               # shares count as their fraction
     gpu_allocation: float | None = None            # placed GPUs / the cluster's GPUs
+    fragmentation: float | None = None             # FGD's measure summed over the nodes (GPUs)
 
 
 def usable_devices(problem: Problem) -> list[str]:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..domain.cluster_state import ClusterState
+from ..domain.fragmentation import cluster_fragmentation
 from ..domain.plan import Placement, Plan
 from ..domain.problem import Problem
 from .base import Objective
@@ -108,7 +109,9 @@ def _metrics(problem: Problem, plan: Plan) -> Metrics:
     gpus = sum(problem.tasks[i].gpu_demand for i in placed)
     total = problem.gpu_count
     return Metrics(placed_demand=float(worth(problem)[placed].sum()), placed_tasks=len(placed),
-                   placed_gpus=float(gpus), gpu_allocation=gpus / total if total else None)
+                   placed_gpus=float(gpus), gpu_allocation=gpus / total if total else None,
+                   fragmentation=cluster_fragmentation(problem, plan.placements) if total
+                   else None)
 
 
 def _check_inputs(problem: Problem) -> None:

@@ -33,8 +33,9 @@ from ..domain.plan import Placement, Plan, Status
 from ..domain.problem import Problem
 from ..errors import AllocatorError
 from ..heuristics.placement import place
-from ..model.configurations import Pattern, Types, aggregate, master
+from ..model.configurations import Pattern, Types, aggregate, master, rearrangement
 from ..model.pricing import pricing
+from ..objectives import OBJECTIVES
 from ..objectives.packing import completed, placement_fields, worth
 from ..reductions.task_types import TaskTypes
 from .budget import Budget
@@ -45,6 +46,7 @@ PRICE_SHARE = 0.75          # of the time limit, for the pricing rounds
 PRICE_SECONDS = 2.0         # at most, for one group's pricing MIP
 SMOOTHING = 0.5             # weight of the best bound's duals in the duals priced
 INVERT_SHARE = 0.05         # of the time limit, kept for turning the counts into placements
+AIM_SHARE = 0.2             # of the time limit, kept for a second aim (fragmentation)
 TOL = 1e-6
 START_HEURISTICS = ("first_fit_decreasing", "least_allocated")
 
@@ -64,7 +66,10 @@ def solve_configurations(problem: Problem, engine, options: SolveOptions, budget
     first = -quick.objective if quick.termination is Termination.OPTIMAL else None
     log.info("configurations: %d task types, %d node groups, %d starting patterns",
              types.count.size, types.nodes.size, len(patterns.items))
-    bound, rounds, lp_floor = _price(types, patterns, engine, options, budget, progress)
+    aim = OBJECTIVES[common["objective_name"]].node_cost      # a second aim, if any
+    reserve = AIM_SHARE if aim is not None else 0.0
+    bound, rounds, lp_floor = _price(types, patterns, engine, options, budget,
+                                     PRICE_SHARE - reserve, progress)
     if first is not None:
         bound = first if bound is None else min(bound, first)
     if lp_floor is not None:                     # the LP rounded down, the rest by first fit
@@ -72,11 +77,16 @@ def solve_configurations(problem: Problem, engine, options: SolveOptions, budget
                                                                 lp_floor)))
     start, source = _best_start(types, patterns.items, starts)
     raw = engine.solve(master(types, patterns.items, integer=True),
-                       replace(options, time_limit=_integer_seconds(budget), warm_start=start))
+                       replace(options, time_limit=_seconds_left(budget, reserve),
+                               warm_start=start))
     # Each answer completed by first fit; the integer model's may leave room that it fills.
     answers = [placement_fields(problem, completed(problem, _invert(
         problem, kinds, patterns.items, x))) for x in (raw.x, start) if x is not None]
     fields = max(answers, key=lambda f: f["objective"])
+    if aim is not None:
+        fields = placement_fields(problem, _least_cost(problem, kinds, types, patterns,
+                                                       fields["placements"], aim(problem),
+                                                       engine, options, budget))
     value = fields.pop("objective")
     status = Status.OPTIMAL if bound is not None and \
         bound - value <= options.mip_gap * max(abs(value), 1e-12) else Status.FEASIBLE
@@ -87,10 +97,45 @@ def solve_configurations(problem: Problem, engine, options: SolveOptions, budget
                 **common, **fields)
 
 
-def _integer_seconds(budget: Budget) -> float | None:
-    """What is left for the integer model, less a share kept for inverting its answer."""
+def _seconds_left(budget: Budget, reserve: float = 0.0) -> float | None:
+    """What is left for a model, less a share kept for inverting its answer and ``reserve``
+    of the limit kept for a later stage."""
     left = budget.left()
-    return None if left is None else max(0.05 * budget.limit, left - INVERT_SHARE * budget.limit)
+    return None if left is None else max(0.05 * budget.limit,
+                                         left - (INVERT_SHARE + reserve) * budget.limit)
+
+
+def _least_cost(problem: Problem, kinds: TaskTypes, types: Types, patterns: "Patterns",
+                placed: dict[str, Placement], cost_of, engine, options: SolveOptions,
+                budget: Budget) -> dict[str, Placement]:
+    """Among placements of the same tasks over the patterns known (``placed``'s own node
+    contents among them), one of least total node cost (``cost_of``; the placement itself
+    when none costs less), completed by first fit."""
+    counts = patterns.of(placed)
+    items = patterns.items
+    start = np.zeros(len(items))
+    start[list(counts)] = list(counts.values())
+    empty = [cost_of(g, types.capacity[g], np.ones(int(types.gpus[g])))
+             for g in range(types.nodes.size)]
+    cost = np.array([_node_cost(types, p, cost_of) - empty[p.group] for p in items])
+    tasks = np.array([p.counts(types.count.size) for p in items]).T @ start
+    raw = engine.solve(rearrangement(types, items, tasks, cost),
+                       replace(options, time_limit=_seconds_left(budget), warm_start=start))
+    better = raw.x is not None and cost @ raw.x < cost @ start - TOL
+    log.info("configurations: node cost %.6g, was %.6g", cost @ (raw.x if better else start),
+             cost @ start)
+    return completed(problem, _invert(problem, kinds, items, raw.x if better else start))
+
+
+def _node_cost(types: Types, pattern: Pattern, cost_of) -> float:
+    """``cost_of`` one node of the pattern's group holding it."""
+    g = pattern.group
+    free = types.capacity[g].astype(float)
+    gpu_free = np.ones(int(types.gpus[g]))
+    for t, gpus in pattern.slots:
+        free = free - types.need[t]
+        gpu_free[list(gpus)] -= types.share[t] if types.share[t] > 0 else 1.0
+    return cost_of(g, free, gpu_free)
 
 
 class Patterns:
@@ -144,9 +189,10 @@ def _by_node(problem: Problem, placed: dict[str, Placement], kinds: TaskTypes) -
 
 
 def _price(types: Types, patterns: Patterns, engine, options: SolveOptions,
-           budget: Budget, progress=None) -> tuple[float | None, int, np.ndarray | None]:
+           budget: Budget, share: float,
+           progress=None) -> tuple[float | None, int, np.ndarray | None]:
     """Pricing rounds until no pattern improves the LP or the pricing share of the limit is
-    spent; returns the best bound found (a Lagrangian bound per pricing; once no pattern
+    spent (``share`` of the limit); returns the best bound found (a Lagrangian bound per pricing; once no pattern
     improves, it equals the LP's value), the number of rounds, and the last LP's solution
     rounded down (a start for the integer model).
 
@@ -154,7 +200,7 @@ def _price(types: Types, patterns: Patterns, engine, options: SolveOptions,
     so far, which damps the LP's swings from round to round. A smoothed pricing that finds
     nothing better for the LP itself is repeated with the LP's own duals."""
     G = types.nodes.size
-    end = budget.share_end(PRICE_SHARE, without_limit=float("inf"))
+    end = budget.share_end(share, without_limit=float("inf"))
     best, centre, rounds, start = None, None, 0, None
     while time.perf_counter() < end:
         lp = engine.solve(master(types, patterns.items), replace(options, time_limit=None,

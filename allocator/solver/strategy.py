@@ -48,11 +48,17 @@ def choose_strategy(problem: Problem, objective: str, strategy: str = "auto") ->
 
 def _on_nodes(problem: Problem, objective: str, strategy: str) -> str:
     """``full`` (node by node) up to the columns it is written for, else ``configurations``
-    (node groups and task types)."""
+    (node groups and task types); always ``configurations`` for an objective with a second
+    aim over node contents (fragmentation)."""
     from ..objectives.packing import FULL_COLUMNS, columns
     if strategy in ("aggregated", "decomposed"):
         raise AllocatorError(f"the {strategy} strategy plans devices; for the {objective} "
                              "objective use full, configurations or auto")
+    if OBJECTIVES[objective].node_cost is not None:      # a second aim over node contents
+        if strategy == "full":
+            raise AllocatorError(f"the {objective} objective is planned by the configurations "
+                                 "strategy; use strategy='configurations' or 'auto'")
+        return "configurations"
     if strategy != "auto":
         return strategy
     return "full" if columns(problem) <= FULL_COLUMNS else "configurations"

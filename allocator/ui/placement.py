@@ -77,10 +77,10 @@ def placed_line(problem: Problem, plan: Plan) -> str:
 
 def placement_comparison(problem: Problem, comparison) -> Table:
     """Rows: methods; columns: status, placed demand, its ratios to the optimum and the
-    bound, tasks placed, share of the GPUs, seconds."""
+    bound, tasks placed, share of the GPUs, GPUs fragmented (FGD's measure), seconds."""
     t = Table(title=f"{problem.name}: {comparison.objective_name}, optimal vs heuristics")
     for col in ("method", "status", "placed demand", "× optimum", "× bound", "tasks placed",
-                "GPUs allocated", "seconds"):
+                "GPUs allocated", "fragmented GPUs", "seconds"):
         t.add_column(col, justify="left" if col in ("method", "status") else "right",
                      no_wrap=col == "method")
 
@@ -92,5 +92,6 @@ def placement_comparison(problem: Problem, comparison) -> Table:
                   "-" if r.placed_tasks is None else f"{r.placed_tasks:,} of "
                   f"{len(problem.tasks):,}",
                   "-" if r.gpu_allocation is None else f"{r.gpu_allocation:.2%}",
+                  "-" if r.fragmentation is None else f"{r.fragmentation:,.4g}",
                   f"{r.seconds:.3f}")
     return t

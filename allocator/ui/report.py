@@ -53,6 +53,9 @@ def summary(problem: Problem, plan: Plan) -> Table:
         if m.cost is not None and shown != "cost" and any(
                 p.cost_per_hour is not None for p in problem.pools):
             t.add_row("cost", f"{m.cost:,.4f}")
+        if m.fragmentation is not None:
+            t.add_row("fragmented", f"{m.fragmentation:,.4g} GPUs (FGD's measure: free GPU "
+                                     "capacity the tasks could not use)")
         if m.mean_utilization is not None:
             t.add_row("utilization", f"mean {m.mean_utilization:.1%}, min {m.min_utilization:.1%}, "
                                      f"imbalance {m.load_imbalance:.1%}")
