@@ -249,3 +249,19 @@ def test_fragmentation_places_as_much_as_packing_and_fragments_no_more(seed):
     if len(plan.placements) == len(first.placements) and problem.gpu_count:
         assert allocator.evaluate(problem, plan).fragmentation <= \
             allocator.evaluate(problem, first).fragmentation + 1e-9
+
+
+@pytest.mark.parametrize("limit, starts", [(None, ["first_fit_decreasing", "least_allocated"]),
+                                           (10.0, ["first_fit_decreasing"])])
+def test_a_short_time_limit_starts_from_the_quicker_placement_only(monkeypatch, limit, starts):
+    from allocator.solver import configurations
+    called = []
+
+    def place(problem, method):
+        called.append(method)
+        return real(problem, method)
+    real = configurations.place
+    monkeypatch.setattr(configurations, "place", place)
+    problem = allocator.load(random_cluster(4))
+    plan = allocator.solve(problem, strategy="configurations", time_limit=limit)
+    assert called == starts and allocator.verify(problem, plan) == []

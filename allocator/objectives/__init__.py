@@ -6,7 +6,7 @@ to Plan fields; none imports a solver), its metric, what it needs from a problem
 problem can have no plan for it, and how the heuristics score it. Adding an objective is
 adding a module here and listing it below.
 
->>> sorted(OBJECTIVES)
+>>> sorted(OBJECTIVES)  # doctest: +NORMALIZE_WHITESPACE
 ['cost', 'fragmentation', 'load_balance', 'makespan', 'packing', 'utilization',
  'weighted_shortfall']
 >>> OBJECTIVES["makespan"].heuristics, OBJECTIVES["utilization"].places_tasks

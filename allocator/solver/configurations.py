@@ -3,7 +3,7 @@ identical tasks become types (:class:`~allocator.reductions.task_types.TaskTypes
 nodes are already groups, and the model counts how many nodes of each group hold each pattern.
 
 1. **Start**: the patterns of quick heuristic placements (first fit, largest first, and
-   Kubernetes' LeastAllocated).
+   with a time limit of 30 s or more Kubernetes' LeastAllocated, which takes longer).
 2. **Price** (within 3/4 of the time limit): solve the LP over the patterns known, and for its
    duals (smoothed) find each group's best pattern (a small exact MIP per group); add those
    that improve the LP. Each round also gives a Lagrangian bound on every placement; the best
@@ -49,6 +49,7 @@ INVERT_SHARE = 0.05         # of the time limit, kept for turning the counts int
 AIM_SHARE = 0.2             # of the time limit, kept for a second aim (fragmentation)
 TOL = 1e-6
 START_HEURISTICS = ("first_fit_decreasing", "least_allocated")
+SPREAD_SECONDS = 30.0       # the least time limit with room for the slower second start
 
 
 def solve_configurations(problem: Problem, engine, options: SolveOptions, budget: Budget,
@@ -61,7 +62,9 @@ def solve_configurations(problem: Problem, engine, options: SolveOptions, budget
     kinds = TaskTypes.apply(problem)
     types = Types.of(problem, kinds.first, kinds.count, worth(problem)[kinds.first])
     patterns = Patterns(problem, kinds)
-    starts = {method: patterns.of(place(problem, method)) for method in START_HEURISTICS}
+    short = budget.limit is not None and budget.limit < SPREAD_SECONDS
+    starts = {method: patterns.of(place(problem, method))
+              for method in START_HEURISTICS[:1 if short else None]}
     quick = engine.solve(aggregate(types), replace(options, time_limit=None, warm_start=None))
     first = -quick.objective if quick.termination is Termination.OPTIMAL else None
     log.info("configurations: %d task types, %d node groups, %d starting patterns",
