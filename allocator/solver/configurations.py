@@ -194,8 +194,8 @@ def _by_node(problem: Problem, placed: dict[str, Placement], kinds: TaskTypes) -
 def _price(types: Types, patterns: Patterns, engine, options: SolveOptions,
            budget: Budget, share: float,
            progress=None) -> tuple[float | None, int, np.ndarray | None]:
-    """Pricing rounds until no pattern improves the LP or the pricing share of the limit is
-    spent (``share`` of the limit); returns the best bound found (a Lagrangian bound per pricing; once no pattern
+    """Pricing rounds until no pattern improves the LP or ``share`` of the time limit is
+    spent; returns the best bound found (a Lagrangian bound per pricing; once no pattern
     improves, it equals the LP's value), the number of rounds, and the last LP's solution
     rounded down (a start for the integer model).
 
