@@ -136,7 +136,8 @@ def _by_gpu(types: Types, g: int, reward: np.ndarray, useful: np.ndarray):
     place = np.arange(n_a + n_b)
     rows = RowBuilder(n)
     need = types.need[col_type]
-    rows.add(sp.csr_array(need.T), -np.inf, types.capacity[g], lambda: ["resources"] * need.shape[1])
+    rows.add(sp.csr_array(need.T), -np.inf, types.capacity[g],
+             lambda: ["resources"] * need.shape[1])
     z = n_a + n_b + np.arange(n_z)
     gang = types.gang[col_type[:n_a]].astype(float)
     if gang.any():
