@@ -201,7 +201,7 @@ def _halves():
                   {"name": "w", "cpu": 1, "memory": 1, "gpus": 1}]})
 
 
-def test_the_second_aim_moves_tasks_to_leave_no_fragment():
+def test_the_second_aim_moves_tasks_to_leave_no_fragment(monkeypatch):
     from allocator.backends import get_backend
     from allocator.domain.fragmentation import cluster_fragmentation
     from allocator.heuristics.placement import place
@@ -219,11 +219,22 @@ def test_the_second_aim_moves_tasks_to_leave_no_fragment():
               "s2": allocator.Placement("n[1]", (0,), 0.5),
               "w": allocator.Placement("n[0]", (1,), 1.0)}
     assert cluster_fragmentation(problem, spread) == pytest.approx(1 / 3)
-    placed = _least_cost(problem, kinds, types, patterns, spread, node_cost(problem),
+    placed = _least_cost(problem, kinds, types, patterns, [spread], node_cost(problem),
                          get_backend("highs"), SolveOptions(), Budget(None))
     assert sorted(placed) == ["s1", "s2", "w"]
     assert cluster_fragmentation(problem, placed) == 0.0
     assert placed["s1"].node == placed["s2"].node and placed["s1"].gpus == placed["s2"].gpus
+    # Given several starts, it starts from the least fragmented: with a solver that finds
+    # nothing better, that start is the answer.
+    packed = {"s1": allocator.Placement("n[1]", (0,), 0.5),
+              "s2": allocator.Placement("n[1]", (0,), 0.5),
+              "w": allocator.Placement("n[0]", (0,), 1.0)}
+    assert cluster_fragmentation(problem, packed) == 0.0
+    monkeypatch.setattr(get_backend("highs"), "solve", lambda *a, **k: type(
+        "Raw", (), {"x": None})())
+    chosen = _least_cost(problem, kinds, types, patterns, [spread, packed],
+                         node_cost(problem), get_backend("highs"), SolveOptions(), Budget(None))
+    assert cluster_fragmentation(problem, chosen) == 0.0
 
 
 def test_the_fragmentation_objective_places_the_optimum_and_leaves_no_fragment_here():

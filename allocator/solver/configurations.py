@@ -63,8 +63,9 @@ def solve_configurations(problem: Problem, engine, options: SolveOptions, budget
     types = Types.of(problem, kinds.first, kinds.count, worth(problem)[kinds.first])
     patterns = Patterns(problem, kinds)
     short = budget.limit is not None and budget.limit < SPREAD_SECONDS
-    starts = {method: patterns.of(place(problem, method))
-              for method in START_HEURISTICS[:1 if short else None]}
+    placed_by = {method: place(problem, method)
+                 for method in START_HEURISTICS[:1 if short else None]}
+    starts = {method: patterns.of(placed) for method, placed in placed_by.items()}
     quick = engine.solve(aggregate(types), replace(options, time_limit=None, warm_start=None))
     first = -quick.objective if quick.termination is Termination.OPTIMAL else None
     log.info("configurations: %d task types, %d node groups, %d starting patterns",
@@ -86,10 +87,12 @@ def solve_configurations(problem: Problem, engine, options: SolveOptions, budget
     answers = [placement_fields(problem, completed(problem, _invert(
         problem, kinds, patterns.items, x))) for x in (raw.x, start) if x is not None]
     fields = max(answers, key=lambda f: f["objective"])
-    if aim is not None:
-        fields = placement_fields(problem, _least_cost(problem, kinds, types, patterns,
-                                                       fields["placements"], aim(problem),
-                                                       engine, options, budget))
+    if aim is not None:                          # from any placement that places as much
+        tied = [f["placements"] for f in answers + [placement_fields(problem, p) for p in
+                                                    placed_by.values()]
+                if f["objective"] >= fields["objective"] - TOL]
+        fields = placement_fields(problem, _least_cost(problem, kinds, types, patterns, tied,
+                                                       aim(problem), engine, options, budget))
     value = fields.pop("objective")
     status = Status.OPTIMAL if bound is not None and \
         bound - value <= options.mip_gap * max(abs(value), 1e-12) else Status.FEASIBLE
@@ -109,18 +112,20 @@ def _seconds_left(budget: Budget, reserve: float = 0.0) -> float | None:
 
 
 def _least_cost(problem: Problem, kinds: TaskTypes, types: Types, patterns: "Patterns",
-                placed: dict[str, Placement], cost_of, engine, options: SolveOptions,
-                budget: Budget) -> dict[str, Placement]:
-    """Among placements of the same tasks over the patterns known (``placed``'s own node
-    contents among them), one of least total node cost (``cost_of``; the placement itself
-    when none costs less), completed by first fit."""
-    counts = patterns.of(placed)
+                placements: list[dict[str, Placement]], cost_of, engine,
+                options: SolveOptions, budget: Budget) -> dict[str, Placement]:
+    """Starting from the least costly of ``placements`` (total node cost ``cost_of``), the
+    placement of the same tasks over the patterns known (its node contents among them) of
+    least total node cost (the start itself when none costs less), completed by first fit."""
+    counts = [patterns.of(placed) for placed in placements]
     items = patterns.items
-    start = np.zeros(len(items))
-    start[list(counts)] = list(counts.values())
     empty = [cost_of(g, types.capacity[g], np.ones(int(types.gpus[g])))
              for g in range(types.nodes.size)]
     cost = np.array([_node_cost(types, p, cost_of) - empty[p.group] for p in items])
+    starts = np.zeros((len(counts), len(items)))
+    for row, c in zip(starts, counts):
+        row[list(c)] = list(c.values())
+    start = starts[np.argmin(starts @ cost)]
     tasks = np.array([p.counts(types.count.size) for p in items]).T @ start
     raw = engine.solve(rearrangement(types, items, tasks, cost),
                        replace(options, time_limit=_seconds_left(budget), warm_start=start))
