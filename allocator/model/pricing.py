@@ -30,21 +30,23 @@ def pricing(types: Types, g: int, reward: np.ndarray) -> tuple[LinearModel, call
     if useful.size == 0:
         return None
     most = _per_node(types, g, useful)
-    values = np.unique(types.share[useful])
+    values, value_of = np.unique(types.share[useful], return_inverse=True)
     shared = values > 0
-    caps = [int(min(np.floor(1 / v + 1e-9), most[types.share[useful] == v].sum()))
-            for v in values[shared]]
+    caps = [int(min(np.floor(1 / v + 1e-9), most[value_of == k].sum()))
+            for k, v in enumerate(values) if v > 0]
     fill = fills(values[shared], caps, FILLS_MOST) if shared.any() else np.zeros((0, 0))
     if fill is None:
         return _by_gpu(types, g, reward, useful)
-    return _by_fills(types, g, reward, useful, most, fill)
+    return _by_fills(types, g, reward, useful, most, fill, values, value_of)
 
 
 def _by_fills(types: Types, g: int, reward: np.ndarray, useful: np.ndarray,
-              most: np.ndarray, fill: np.ndarray) -> tuple[LinearModel, callable]:
+              most: np.ndarray, fill: np.ndarray, values: np.ndarray,
+              value_of: np.ndarray) -> tuple[LinearModel, callable]:
+    """The fill model (see :func:`pricing`); ``values``: the useful types' distinct shares
+    (0 first when some take none), ``value_of``: each type's among them."""
     n_gpus = int(types.gpus[g])
-    share, gang = types.share[useful], types.gang[useful].astype(float)
-    values, value_of = np.unique(share, return_inverse=True)
+    gang = types.gang[useful].astype(float)
     shared = values > 0
     n_a, n_w = useful.size, fill.shape[0]
     n = n_a + n_w

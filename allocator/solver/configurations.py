@@ -79,7 +79,7 @@ def solve_configurations(problem: Problem, engine, options: SolveOptions, budget
     if lp_floor is not None:                     # the LP rounded down, the rest by first fit
         starts[None] = patterns.of(completed(problem, _invert(problem, kinds, patterns.items,
                                                                 lp_floor)))
-    start, source = _best_start(types, patterns.items, starts)
+    start, source = _best_start(types, patterns, starts)
     raw = engine.solve(master(types, patterns.items, integer=True),
                        replace(options, time_limit=_seconds_left(budget, reserve),
                                warm_start=start))
@@ -122,10 +122,7 @@ def _least_cost(problem: Problem, kinds: TaskTypes, types: Types, patterns: "Pat
     empty = [cost_of(g, types.capacity[g], np.ones(int(types.gpus[g])))
              for g in range(types.nodes.size)]
     cost = np.array([_node_cost(types, p, cost_of) - empty[p.group] for p in items])
-    starts = np.zeros((len(counts), len(items)))
-    for row, c in zip(starts, counts):
-        row[list(c)] = list(c.values())
-    start = starts[np.argmin(starts @ cost)]
+    start = min((patterns.vector(c) for c in counts), key=lambda x: float(x @ cost))
     tasks = np.array([p.counts(types.count.size) for p in items]).T @ start
     raw = engine.solve(rearrangement(types, items, tasks, cost),
                        replace(options, time_limit=_seconds_left(budget), warm_start=start))
@@ -172,18 +169,19 @@ class Patterns:
             counts[k] = counts.get(k, 0) + 1
         return counts
 
+    def vector(self, counts: dict[int, int]) -> np.ndarray:
+        """Pattern counts ({pattern index: nodes}) as one count per pattern known."""
+        x = np.zeros(len(self.items))
+        x[list(counts)] = list(counts.values())
+        return x
 
-def _best_start(types: Types, patterns: list[Pattern],
+
+def _best_start(types: Types, patterns: Patterns,
                 starts: dict[str | None, dict]) -> tuple[np.ndarray, str | None]:
     """The integer model's start: the placement (as pattern counts) that places most, and
     the heuristic's name when it is one (None: the LP rounded down, then first fit)."""
-    n = len(patterns)
-    value = np.array([p.counts(types.count.size) @ types.value for p in patterns])
-    options = {}
-    for method, counts in starts.items():
-        x = np.zeros(n)
-        x[list(counts)] = list(counts.values())
-        options[method] = x
+    value = np.array([p.counts(types.count.size) @ types.value for p in patterns.items])
+    options = {method: patterns.vector(counts) for method, counts in starts.items()}
     name = max(options, key=lambda k: float(options[k] @ value))
     return options[name], name
 
