@@ -479,14 +479,25 @@ for id, nodes, pods, expect in [
 add("import-alibaba-no-out", ["import", "alibaba", "{dir}/nodes.csv", "{dir}/pods.csv"],
     {"nodes.csv": NODES_CSV, "pods.csv": PODS_CSV}, 2, ("--out",))
 add("import-unknown-format", ["import", "gavel", "x.csv"], {}, 2, ("gavel",))
-add("run-cluster-of-nodes", ["run", "{file}", "--quiet"],
-    {"p.yaml": CLUSTER.replace("    gpu_models: [G2]\n", "    gpu_models: [G2]\n"
-                               "    command: [python, -c, pass]\n")}, 2,
-    ("cluster of nodes", "not run"))
+RUNNABLE_CLUSTER = CLUSTER.replace("    gpu_models: [G2]\n", "    gpu_models: [G2]\n"
+                                   "    command: [python, -c, pass]\n")
+# The pod on GPU 7 of g2[0]: a machine needs 8 CUDA devices to run it.
+CLUSTER_PLAN = json.dumps({"problem": "cluster", "objective_name": "packing",
+                           "status": "optimal", "objective": 0.5,
+                           "assignment": {"pod": "g2[0]"}, "schedule": [],
+                           "placements": {"pod": {"node": "g2[0]", "gpus": [7],
+                                                  "gpu_share": 0.5}}, "unplaced": []})
+add("run-cluster-of-nodes", ["run", "{file}", "--quiet"], {"p.yaml": RUNNABLE_CLUSTER}, 2,
+    ("cluster of nodes", "--node NAME"))
 add("profile-cluster-of-nodes", ["profile", "{file}", "--out", "{dir}/q.yaml"],
-    {"p.yaml": CLUSTER.replace("    gpu_models: [G2]\n", "    gpu_models: [G2]\n"
-                               "    command: [python, -c, pass]\n")}, 2,
-    ("cluster of nodes", "not run"))
+    {"p.yaml": RUNNABLE_CLUSTER}, 2, ("cluster of nodes", "profiles"))
+add("run--node-without-plan", ["run", "{file}", "--node", "g2[0]"],
+    {"p.yaml": RUNNABLE_CLUSTER}, 2, ("--node", "--plan"))
+for id, node, expect in [("unknown", "g3[0]", ("no node 'g3[0]'", "g2[0]")),
+                         ("group", "g2", ("group of nodes", "g2[0], g2[1]")),
+                         ("few-gpus", "g2[0]", ("GPU 7 of g2[0]", "CUDA device"))]:
+    add(f"run--node-{id}", ["run", "{file}", "--plan", "{plan}", "--node", node, "--quiet"],
+        {"p.yaml": RUNNABLE_CLUSTER, "plan.json": CLUSTER_PLAN}, 2, expect)
 
 # -- every option of every command ----------------------------------------------------------
 
@@ -556,6 +567,14 @@ add("run--plan-tampered", ["run", "{file}", "--plan", "{plan}", "--quiet"],
     {"p.yaml": RUNNABLE, "plan.json": json.dumps(RUN_PLAN)}, 2, ("plan.json", "cpu[7]"))
 add("run--plan-missing", ["run", "{file}", "--plan", "{dir}/nope.json"], {"p.yaml": RUNNABLE},
     2, ("nope.json",))
+add("solve-node-makespan-without-time", ["solve", "{file}", "--objective", "node_makespan"],
+    {"p.yaml": CLUSTER}, 2, ("p.yaml", "'pod' may run on node group 'g2' but has no time"))
+add("solve-node-makespan-bad-method", ["solve", "{file}", "--objective", "node_makespan",
+                                       "--method", "fgd"],
+    {"p.yaml": CLUSTER + "time: {pod: {g2: 1h}}\n"}, 2, ("fgd", "over time"))
+add("run--node-on-pools", ["run", "{file}", "--plan", "{plan}", "--node", "cpu[0]"],
+    {"p.yaml": RUNNABLE, "plan.json": json.dumps({**RUN_PLAN, "assignment": {"tiny": "cpu[0]"}})},
+    2, ("--node", "device pools"))
 add("run-bad-problem", ["run", "{file}"], {"p.yaml": "name: x\n"}, 2, ("p.yaml", "'pools'"))
 add("run-missing-file", ["run", "{dir}/nope.yaml"], {}, 2, ("does not exist",))
 add("profile--steps-zero", ["profile", "{file}", "--out", "{dir}/q.yaml", "--steps", "0"],

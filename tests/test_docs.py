@@ -42,6 +42,8 @@ def test_documented_command_runs(command, tmp_path, monkeypatch, capsys):
                      "--quiet"]) == 0
     if args[0] == "verify":                          # needs the plan the guide saved first
         assert main(["solve", args[1], "--out", args[2]]) == 0
+    if args[0] == "run" and "--plan" in args:        # needs the plan the page solved first
+        assert main(["solve", args[1], "--out", args[args.index("--plan") + 1]]) == 0
     if args[0] == "run" and args[1] == "profiled.yaml":   # needs the profile the page made
         assert main(["profile", "problems/local-demo.yaml", "--out", "profiled.yaml",
                      "--quiet"]) == 0

@@ -11,7 +11,7 @@ from typing import Any, Mapping, Sequence
 from ..objectives import check_inputs as check_objective_inputs
 from ..errors import AllocatorError
 from ..objectives.evaluation import evaluate
-from ..heuristics import HEURISTICS, PLACEMENT_HEURISTICS
+from ..heuristics import HEURISTICS, PLACEMENT_HEURISTICS, TIMED_HEURISTICS
 from ..io.problem_files import load
 from ..domain.plan import Plan
 from ..domain.problem import Problem
@@ -96,7 +96,8 @@ def compare(problem: Problem | str | Mapping, methods: Sequence[str] | None = No
     objective = objective or problem.objective
     check_objective_inputs(problem, objective)
     on_nodes = get(objective).on_nodes
-    known = PLACEMENT_HEURISTICS if on_nodes else tuple(HEURISTICS)
+    known = (TIMED_HEURISTICS if get(objective).timed else PLACEMENT_HEURISTICS if on_nodes
+             else tuple(HEURISTICS))
     if objective not in HEURISTIC_OBJECTIVES and not on_nodes:
         raise AllocatorError(f"compare() covers {' and '.join(HEURISTIC_OBJECTIVES)} and the "
                              f"objectives on nodes, not {objective!r}")

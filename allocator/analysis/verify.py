@@ -96,7 +96,7 @@ def verify(problem: Problem, plan: Plan) -> list[str]:
     elif plan.objective_name == "weighted_shortfall":
         errors += _check_amounts(problem, facts, plan)
     elif plan.objective_name in OBJECTIVES and OBJECTIVES[plan.objective_name].on_nodes:
-        errors += check_nodes(problem, plan)            # packing, fragmentation
+        errors += check_nodes(problem, plan, timed=OBJECTIVES[plan.objective_name].timed)
     elif plan.objective_name in OBJECTIVES and OBJECTIVES[plan.objective_name].places_tasks:
         errors += _check_placement(problem, facts, plan)
         errors += _check_schedule(problem, facts, plan)
@@ -257,6 +257,8 @@ def _objective(problem: Problem, facts: _Facts, plan: Plan) -> float | None:
         return need / shares if shares > 0 else None
     if name in ("packing", "fragmentation"):             # both value the placed demand
         return placed_demand(problem, plan)
+    if name == "node_makespan":                          # the last end
+        return max((s.end for s in plan.schedule), default=0.0)
     if name == "weighted_shortfall":
         return sum(t.weight * (want - plan.amounts.get(t.name, {}).get(kind, 0.0))
                    for t in problem.tasks for kind, want in t.demand.items())

@@ -1,7 +1,8 @@
-"""``verify``'s rules for plans on cluster nodes (the packing objective), recomputed from the
-problem's raw fields: each node group's cores, memory, named resources, GPU count and model;
-each task's requests, GPUs or GPU share, accepted models and weight. Nothing is shared with
-the model, its decoder or the placement heuristics.
+"""``verify``'s rules for plans on cluster nodes (packing, fragmentation and, over time,
+node_makespan), recomputed from the problem's raw fields: each node group's cores, memory,
+named resources, GPU count and model; each task's requests, GPUs or GPU share, accepted
+models, weight and time. Nothing is shared with the models, their decoders, the timeline or
+the placement heuristics.
 """
 
 from __future__ import annotations
@@ -26,12 +27,14 @@ def node_groups(problem: Problem) -> dict[str, Pool]:
     return out
 
 
-def check_nodes(problem: Problem, plan: Plan) -> list[str]:
+def check_nodes(problem: Problem, plan: Plan, timed: bool = False) -> list[str]:
+    """Every task placed once (or listed unplaced) where it fits on its own, and each node's
+    cores, memory, named resources and GPUs enough for its tasks: all of them at once, or,
+    for a plan over time (``timed``), those running at each moment, each for its time."""
     tasks = {t.name: t for t in problem.tasks}
     nodes = node_groups(problem)
     errors = _accounting(problem, plan, tasks)
-    used: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    gpu_use: dict[tuple[str, int], float] = defaultdict(float)
+    good = {}
     for name, where in plan.placements.items():
         task, pool = tasks.get(name), nodes.get(where.node)
         if task is None or pool is None:
@@ -39,7 +42,27 @@ def check_nodes(problem: Problem, plan: Plan) -> list[str]:
                           if task is not None else f"unknown task {name!r} is placed")
             continue
         errors += _task_on_node(task, pool, where.node, where.gpus, where.gpu_share)
-        for key, amount in _requests(task).items():
+        good[name] = where
+    if not timed:
+        return errors + _capacity(tasks, nodes, good, "")
+    errors += _timing(problem, plan, tasks, nodes)
+    if errors:
+        return errors
+    for moment in sorted({s.start for s in plan.schedule}):
+        running = {s.task for s in plan.schedule if s.start <= moment < s.end}
+        errors += _capacity(tasks, nodes, {t: good[t] for t in running},
+                            f" at {moment:.6g} s")
+    return list(dict.fromkeys(errors))
+
+
+def _capacity(tasks: dict[str, Task], nodes: dict[str, Pool], placed: dict, when: str
+              ) -> list[str]:
+    """What ``placed`` (task -> placement), all at once, asks beyond its nodes."""
+    errors = []
+    used: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    gpu_use: dict[tuple[str, int], float] = defaultdict(float)
+    for name, where in placed.items():
+        for key, amount in _requests(tasks[name]).items():
             used[where.node][key] += amount
         for g in where.gpus:
             gpu_use[(where.node, g)] += where.gpu_share
@@ -48,11 +71,41 @@ def check_nodes(problem: Problem, plan: Plan) -> list[str]:
         for key, amount in amounts.items():
             if amount > offer.get(key, 0.0) * (1 + 1e-9) + TOL:
                 errors.append(f"node {node!r} is given {amount:.6g} {key} but has "
-                              f"{offer.get(key, 0.0):.6g}")
+                              f"{offer.get(key, 0.0):.6g}{when}")
     for (node, g), total in sorted(gpu_use.items()):
         if total > 1 + 1e-6:
-            errors.append(f"GPU {g} of node {node!r} is shared beyond itself: "
+            errors.append(f"GPU {g} of node {node!r} is shared beyond itself{when}: "
                           f"{total:.6g} of 1")
+    return errors
+
+
+def _timing(problem: Problem, plan: Plan, tasks: dict[str, Task], nodes: dict[str, Pool]
+            ) -> list[str]:
+    """A plan over time: every task placed, each with one slot on its node, from time 0 or
+    later, for at least its time on that node's group (the problem's time table)."""
+    errors = [f"task {t!r} is not placed; every task must run" for t in plan.unplaced]
+    slots: dict[str, list] = defaultdict(list)
+    for s in plan.schedule:
+        slots[s.task].append(s)
+    for name, where in plan.placements.items():
+        mine = slots.get(name, [])
+        if len(mine) != 1:
+            errors.append(f"task {name!r} has {len(mine)} slots in the schedule, not 1")
+            continue
+        s = mine[0]
+        pool = nodes.get(where.node)
+        needed = problem.time.get(name, {}).get(pool.name) if pool is not None else None
+        if s.device != where.node:
+            errors.append(f"task {name!r} is scheduled on {s.device!r} but placed on "
+                          f"{where.node!r}")
+        elif needed is None:
+            errors.append(f"task {name!r} has no time on node group {pool.name!r}")
+        elif s.start < -TOL or s.end - s.start < needed * (1 - 1e-9) - TOL:
+            errors.append(f"task {name!r} runs from {s.start:.6g} s to {s.end:.6g} s on "
+                          f"{where.node!r}, but needs {needed:.6g} s there")
+    strange = sorted(set(slots) - set(plan.placements))
+    if strange:
+        errors.append(f"the schedule has slots for tasks it does not place: {strange}")
     return errors
 
 

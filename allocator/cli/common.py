@@ -117,8 +117,8 @@ def _one_of(names: Callable[[], Iterable[str]],
 
 
 def _methods() -> list[str]:
-    from ..heuristics import HEURISTICS, PLACEMENT_HEURISTICS
-    return ["optimal", *dict.fromkeys([*HEURISTICS, *PLACEMENT_HEURISTICS])]
+    from ..heuristics import HEURISTICS, PLACEMENT_HEURISTICS, TIMED_HEURISTICS
+    return ["optimal", *dict.fromkeys([*HEURISTICS, *PLACEMENT_HEURISTICS, *TIMED_HEURISTICS])]
 
 
 def _strategies() -> tuple[str, ...]:

@@ -48,6 +48,38 @@ def _checked_plan(plan_file: Path, problem, file: Path):
     return plan
 
 
+def _node_inputs(problem, plan_file) -> None:
+    """A node's share: a cluster of nodes, and the plan for all of it."""
+    from ..executor.node_share import require_cluster
+    require_cluster(problem)
+    if plan_file is None:
+        _fail("--node runs one node's share of a plan for the whole cluster: solve it once "
+              "(allocator solve P --out plan.json) and give every node that plan (--plan)")
+
+
+def _run_chart(path: Path, problem, report, plan) -> None:
+    """Planned and measured Gantt charts (a node's share: its lanes, measured only)."""
+    from ..ui.plot import execution_gantt
+    if report.node is not None:
+        problem, plan = report.layout(), None
+    _write(path, lambda p: execution_gantt(problem, report, p, plan), "Gantt chart")
+
+
+def _device_plan(problem, plan, *, resume: bool, journal, time_limit):
+    """A run on this machine's devices: its inputs checked, then the problem as this machine
+    runs it and the plan (solved when none is given and the run is not resumed)."""
+    from ..executor.devices import on_this_machine
+    from ..executor.inputs import check_inputs
+    from ..solver.pipeline import solve as solve_problem
+    check_inputs(problem, resume=resume, journal=journal)      # before the solve
+    problem, notes = on_this_machine(problem)
+    for note in notes:
+        _note(f"note: {note}")
+    if plan is None and not resume:
+        plan = solve_problem(problem, time_limit=time_limit)
+    return problem, plan
+
+
 @app.command()
 def run(
     file: Path = typer.Argument(..., help="Problem YAML file; every task needs a command, a "
@@ -74,9 +106,15 @@ def run(
                                             help="Write the report as JSON."),
     gantt: Optional[Path] = typer.Option(None, "--gantt", callback=_writable,
                                          help="Draw planned vs measured Gantt charts."),
+    node: Optional[str] = typer.Option(None, "--node", help="On a cluster of nodes: run the "
+                                       "tasks --plan places on this node, each seeing its "
+                                       "GPUs (GPU j of the node is cuda:j here)."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
 ) -> None:
     """Run a plan on this machine's devices (cpu, cuda:N) and report what happened.
+
+    A cluster of nodes (nodes: in its file) runs node by node: solve it once, then on each
+    node `allocator run P --plan plan.json --node NAME` runs that node's share, all at once.
 
     Exit status: 0 when every task completed, 1 when one failed, 2 for bad input, 130 or
     143 when stopped by SIGINT or SIGTERM (then --resume finishes the rest).
@@ -85,31 +123,28 @@ def run(
     problem = _load_checked(file, None)
     if any(t.workload is not None for t in problem.tasks):
         _need_torch("run")
+    if node is not None:
+        _node_inputs(problem, plan_file)
     plan = None if plan_file is None else _checked_plan(plan_file, problem, file)
     from ..errors import RunStopped
-    from ..executor.devices import on_this_machine
-    from ..executor.inputs import check_inputs
     from ..executor.runner import execute
     from ..ui.report import execution_table
-    from ..solver.pipeline import solve as solve_problem
-    check_inputs(problem, resume=resume, journal=journal)      # before the solve
-    problem, notes = on_this_machine(problem)
-    for note in notes:
-        _note(f"note: {note}")
-    if plan is None and not resume:
-        plan = solve_problem(problem, time_limit=time_limit)
+    if node is None:
+        problem, plan = _device_plan(problem, plan, resume=resume, journal=journal,
+                                     time_limit=time_limit)
     try:
         report = execute(problem, plan, journal=journal, resume=resume,
                          max_retries=max_retries, task_timeout=task_timeout, logs=logs,
-                         progress=not quiet)
+                         progress=not quiet, node=node)
     except RunStopped as stopped:
         _stopped(stopped, file, journal)
     out.print(execution_table(report))
+    if node is not None and not report.tasks:
+        _note(f"the plan places no task on {node}: nothing to run there")
     if out_file is not None:
         _write(out_file, report.save, "report")
     if gantt is not None:
-        from ..ui.plot import execution_gantt
-        _write(gantt, lambda path: execution_gantt(problem, report, path, plan), "Gantt chart")
+        _run_chart(gantt, problem, report, plan)
     if not report.ok:
         raise typer.Exit(1)
 
@@ -137,7 +172,8 @@ def report(
     issues = check_report(problem, loaded)
     if gantt is not None:
         from ..ui.plot import execution_gantt
-        _write(gantt, lambda path: execution_gantt(problem or loaded.layout(), loaded, path),
+        chart = problem if problem is not None and loaded.node is None else loaded.layout()
+        _write(gantt, lambda path: execution_gantt(chart, loaded, path),
                "Gantt chart")
     if issues:
         for issue in issues:

@@ -15,21 +15,27 @@ from ..errors import AllocatorError
 from .devices import require_torch
 
 
-def refuse_nodes(problem: Problem) -> None:
-    """The executor runs and profiles on this machine's devices; a cluster of nodes is
-    placed (``allocator solve``), not run, for now."""
+def refuse_nodes(problem: Problem, what: str = "runs") -> None:
+    """A cluster of nodes runs node by node, each node its share of one plan."""
     if problem.on_nodes:
-        raise AllocatorError(f"{problem.name!r} describes a cluster of nodes; the executor runs "
-                             "plans on this machine's devices (pools:), and plans on nodes are "
-                             "placed (allocator solve), not run, for now")
+        raise AllocatorError(f"{problem.name!r} describes a cluster of nodes; the executor {what} "
+                             "on this machine's devices (pools:). A cluster runs node by node: "
+                             "solve it once (allocator solve P --out plan.json), then on each "
+                             "node: allocator run P --plan plan.json --node NAME")
 
 
 def check_inputs(problem: Problem, *, resume: bool = False, journal=None,
                  max_retries: int | None = None, drain_after: int | None = None,
-                 task_timeout: float | None = None) -> None:
+                 task_timeout: float | None = None,
+                 node_tasks: list[str] | None = None) -> None:
     """Refuse, before any solve, what cannot run: tasks with nothing to run, a program or
-    module this machine lacks, a journal folder that cannot be written, bad limits."""
-    refuse_nodes(problem)
+    module this machine lacks, a journal folder that cannot be written, bad limits.
+    On a cluster of nodes, ``node_tasks`` are the tasks of this node's share (the others
+    run elsewhere and are not checked here)."""
+    if node_tasks is None:
+        refuse_nodes(problem)
+    tasks = (problem.tasks if node_tasks is None
+             else [problem.tasks[problem.task_index[t]] for t in node_tasks])
     if resume and journal is None:
         raise AllocatorError("resume needs the journal of the run to continue")
     for name, value, least in (("max_retries", max_retries, 0), ("drain_after", drain_after, 1)):
@@ -38,15 +44,15 @@ def check_inputs(problem: Problem, *, resume: bool = False, journal=None,
             raise AllocatorError(f"{name} must be a whole number >= {least}, got {value!r}")
     if task_timeout is not None and not task_timeout > 0:
         raise AllocatorError(f"task_timeout must be > 0 seconds, got {task_timeout!r}")
-    missing = [t.name for t in problem.tasks if t.job is None and t.workload is None]
+    missing = [t.name for t in tasks if t.job is None and t.workload is None]
     if missing:
         raise AllocatorError(f"task{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
                              "ha" + ("ve" if len(missing) > 1 else "s")
                              + " nothing to run: give each a command:, a callable: or a "
                              "workload: (docs/executor.md)")
-    if any(t.workload is not None for t in problem.tasks):
+    if any(t.workload is not None for t in tasks):
         require_torch()
-    for task in problem.tasks:
+    for task in tasks:
         check_runnable(task)
     if journal is not None:
         folder = Path(journal).resolve().parent

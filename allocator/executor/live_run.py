@@ -25,9 +25,11 @@ from .state import RunState
 JOURNAL_VERSION = 2
 
 
-def fingerprint(problem: Problem) -> str:
-    """Which problem a journal belongs to: a hash of its document."""
-    text = json.dumps(to_dict(problem), sort_keys=True, default=str)
+def fingerprint(problem: Problem, share: dict | None = None) -> str:
+    """Which problem a journal belongs to: a hash of its document (and, for one node's share
+    of a cluster plan, of the node and its tasks' GPUs)."""
+    doc = to_dict(problem) if share is None else {"problem": to_dict(problem), "share": share}
+    text = json.dumps(doc, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -39,18 +41,26 @@ def predicted_makespan(problem: Problem, queues: dict[str, list[str]]) -> float 
 
 class LiveRun:
     """The live run: device threads take tasks from the state's queues, a re-planner thread
-    plans for tasks that lost their place; every change is an event, journaled."""
+    plans for tasks that lost their place; every change is an event, journaled.
+
+    With ``lanes`` (one node's share of a cluster plan: task -> its lane) only those tasks
+    run, each in its own lane, and a failed attempt is queued again in the same lane: no
+    device is kept off, no re-plan, no memory cap (the node's own hardware runs them).
+    """
 
     def __init__(self, problem: Problem, runners: dict[str, DeviceRunner], journal: Journal, *,
-                 enforce_memory: bool, replan_time_limit: float, task_timeout: float | None):
+                 enforce_memory: bool, replan_time_limit: float, task_timeout: float | None,
+                 lanes: dict[str, str] | None = None):
         self.problem = problem
+        self.lanes = lanes
         self.runners = runners
         self.journal = journal
         self.enforce_memory = enforce_memory
         self.replan_time_limit = replan_time_limit
         self.task_timeout = task_timeout
         self.lock = threading.Condition()
-        self.state = RunState([t.name for t in problem.tasks], list(runners))
+        tasks = list(lanes) if lanes is not None else [t.name for t in problem.tasks]
+        self.state = RunState(tasks, list(runners))
         self.on_event: Callable[[dict], None] | None = None
         self.replan_reasons: list[str] = []
         self.stopped: str | None = None
@@ -65,15 +75,17 @@ class LiveRun:
             self.on_event(event)
         return seq
 
-    def begin(self, plan: Plan, queues: dict, limits: dict, logs: str) -> None:
+    def begin(self, plan: Plan, queues: dict, limits: dict, logs: str,
+              share: dict | None = None) -> None:
+        """The start event; ``share`` describes one node's share of a cluster plan."""
+        predicted = None if self.lanes is not None else predicted_makespan(self.problem, queues)
         self.emit({"event": "start", "version": JOURNAL_VERSION, "problem": self.problem.name,
-                   "fingerprint": fingerprint(self.problem), "origin": time.time(),
+                   "fingerprint": fingerprint(self.problem, share), "origin": time.time(),
                    "objective": plan.objective_name, "devices": {
                        d: r.placement.torch_device for d, r in self.runners.items()},
-                   "tasks": [t.name for t in self.problem.tasks],
+                   "tasks": list(self.state.status), **({} if share is None else share),
                    "limits": {**self.state.limits, **limits}, "logs": logs,
-                   "predicted_makespan": predicted_makespan(self.problem, queues),
-                   "queues": queues})
+                   "predicted_makespan": predicted, "queues": queues})
 
     def resume(self, events: list[dict], limits: dict) -> None:
         for e in events:
@@ -174,13 +186,14 @@ class LiveRun:
         task = self.problem.tasks[self.problem.task_index[name]]
         timeout = task.timeout if task.timeout is not None else self.task_timeout
         cpu = self.runners[device].placement.child_device == "cpu"
-        cap = self.problem.pool_of(device).memory if self.enforce_memory and cpu else None
+        cap = (self.problem.pool_of(device).memory
+               if self.enforce_memory and cpu and self.lanes is None else None)
         return Order.of(task, attempt, timeout=timeout, memory_cap=cap)
 
     def ended(self, task: str, device: str, attempt: int, outcome: Outcome) -> None:
         state = self.state
         excluded = (policy.exclusions(self.problem, device, outcome.cause)
-                    if outcome.status == "failed" else [])
+                    if outcome.status == "failed" and self.lanes is None else [])
         self.emit({"event": "task_end", "task": task, "device": device,
                    "torch_device": self.runners[device].placement.torch_device,
                    "attempt": attempt, "status": outcome.status,
@@ -218,8 +231,11 @@ class LiveRun:
                 self.replan_reasons.clear()
                 allowed = self._allowed()
                 elapsed = time.time() - state.origin
-            queues, unplaced = replan(self.problem, allowed, objective=state.objective,
-                                      elapsed=elapsed, time_limit=self.replan_time_limit)
+            if self.lanes is not None:                  # again in its own lane
+                queues, unplaced = {self.lanes[t]: [t] for t in allowed}, {}
+            else:
+                queues, unplaced = replan(self.problem, allowed, objective=state.objective,
+                                          elapsed=elapsed, time_limit=self.replan_time_limit)
             with self.lock:
                 if self.over():
                     return
@@ -231,15 +247,14 @@ class LiveRun:
 
     def _allowed(self) -> dict[str, list[str]]:
         """Pending tasks and the devices each may still use; those with none fail here."""
-        state, problem = self.state, self.problem
+        state = self.state
         usable = state.usable()
         allowed = {}
         for task, status in state.status.items():
             if status != "pending":
                 continue
-            i = problem.task_index[task]
             devices = [d for d in usable if d not in state.excluded[task]
-                       and problem.eligible[i, problem.pool_index_of(d)]]
+                       and self._may_use(task, d)]
             if devices:
                 allowed[task] = devices
             else:
@@ -249,3 +264,9 @@ class LiveRun:
                            "reason": f"no usable device left (kept off: {tried}; drained: "
                                      f"{drained})"})
         return allowed
+
+    def _may_use(self, task: str, device: str) -> bool:
+        if self.lanes is not None:
+            return self.lanes[task] == device
+        problem = self.problem
+        return bool(problem.eligible[problem.task_index[task], problem.pool_index_of(device)])

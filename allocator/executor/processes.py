@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from .logs import Logs, file_name, stderr_tail
+from .placement import Placement
 from .memory import CommandMemory, resident_bytes
 
 GRACE_SECONDS = 5.0          # between SIGTERM and SIGKILL
@@ -94,27 +95,6 @@ class Order:
         workload, params, seed = split(task.workload)
         return cls(task.name, attempt, "workload", target=workload.run, params=params,
                    seed=seed, timeout=timeout, memory_cap=memory_cap)
-
-
-@dataclass(frozen=True)
-class Placement:
-    """A device as a child sees it."""
-
-    device: str                            # the problem's name: gpu[0]
-    torch_device: str                      # as this process maps it: cuda:3, cpu
-    visible: str                           # CUDA_VISIBLE_DEVICES for the child
-    child_device: str                      # cuda:0 or cpu
-
-    @classmethod
-    def of(cls, device: str, torch_device: str) -> "Placement":
-        if not torch_device.startswith("cuda"):
-            return cls(device, torch_device, "", "cpu")
-        index = int(torch_device.split(":")[1]) if ":" in torch_device else 0
-        # Indices are the ones this process sees: map them through its own visible list.
-        mine = os.environ.get("CUDA_VISIBLE_DEVICES")
-        ids = [x.strip() for x in mine.split(",")] if mine else []
-        visible = ids[index] if index < len(ids) else str(index)
-        return cls(device, torch_device, visible, "cuda:0")
 
 
 def classify(error: str | None, tail: str | None, default: str) -> str:
@@ -215,7 +195,7 @@ class DeviceRunner:
 
     def _environment(self, order: Order) -> dict[str, str]:
         return {**os.environ, **order.env,
-                "CUDA_VISIBLE_DEVICES": self.placement.visible,
+                **self.placement.env, "CUDA_VISIBLE_DEVICES": self.placement.visible,
                 "ALLOCATOR_DEVICE": self.placement.child_device,
                 "ALLOCATOR_DEVICE_NAME": self.placement.device,
                 "ALLOCATOR_TASK": order.task, "ALLOCATOR_ATTEMPT": str(order.attempt)}
@@ -313,7 +293,8 @@ class DeviceRunner:
             proc = subprocess.Popen(
                 [sys.executable, "-c", "from allocator.executor.worker import main; "
                  f"main({theirs.fileno()})"],
-                env={**os.environ, "CUDA_VISIBLE_DEVICES": self.placement.visible,
+                env={**os.environ, **self.placement.env,
+                     "CUDA_VISIBLE_DEVICES": self.placement.visible,
                      "ALLOCATOR_DEVICE": self.placement.child_device,
                      "ALLOCATOR_DEVICE_NAME": self.placement.device},
                 stdin=subprocess.DEVNULL, stdout=fh, stderr=fh, pass_fds=(theirs.fileno(),),

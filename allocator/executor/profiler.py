@@ -125,7 +125,7 @@ def profile(problem: Problem, *, steps: int = 3, warmup: int = 1, progress: bool
 
     A job runs only on the pools it may run on; ``limit`` bounds a run of a job without a
     ``timeout:``; its output goes to ``logs`` (default: a new temporary folder, kept)."""
-    refuse_nodes(problem)
+    refuse_nodes(problem, "profiles")
     mapping, unavailable = resolve_devices(problem, available=cuda_devices)
     pool_device = {p.name: mapping[p.device_names()[0]] for p in problem.pools
                    if p.device_names()[0] in mapping}

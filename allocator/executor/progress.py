@@ -5,13 +5,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 
-from ..domain.problem import Problem
-
 
 class DeviceProgress:
     """A rich progress bar per device: tasks done out of tasks given to it so far."""
 
-    def __init__(self, problem: Problem, mapping: dict[str, str]):
+    def __init__(self, mapping: dict[str, str]):
+        """``mapping``: device (or a node's lane) -> the torch device it runs on."""
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,

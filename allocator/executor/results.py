@@ -82,6 +82,7 @@ class ExecutionReport:
     drained: tuple[str, ...] = ()
     stopped: str | None = None                    # the signal that stopped the run
     logs: str | None = None                       # folder of the tasks' stdout and stderr
+    node: str | None = None                       # one node's share of a cluster plan
 
     @property
     def completed(self) -> list[str]:
@@ -104,8 +105,14 @@ class ExecutionReport:
                     assignment={s.task: s.device for s in slots}, schedule=slots)
 
     def layout(self) -> Problem:
-        """A problem naming this report's devices (grouped into pools by name) and tasks,
-        for charts of a report whose problem file is not at hand."""
+        """A problem naming this report's devices (grouped into pools by name; a node's
+        lanes, for a node's share of a cluster plan) and tasks, for charts."""
+        tasks = tuple(Task(t.task, compute=1.0, memory=1.0) for t in self.tasks)
+        if self.node is not None:
+            lanes = tuple(self.devices)
+            kind = "gpu" if any(v.startswith("cuda") for v in self.devices.values()) else "cpu"
+            return Problem(name=self.problem, tasks=tasks, pools=(
+                Pool(self.node, kind, len(lanes), 1.0, 1.0, node_names=lanes),))
         pools: dict[str, list[str]] = {}
         for device, torch_device in self.devices.items():
             name = device.rsplit("[", 1)[0]
@@ -113,7 +120,7 @@ class ExecutionReport:
         return Problem(name=self.problem,
                        pools=tuple(Pool(name, "gpu" if kinds[0].startswith("cuda") else "cpu",
                                         len(kinds), 1.0, 1.0) for name, kinds in pools.items()),
-                       tasks=tuple(Task(t.task, compute=1.0, memory=1.0) for t in self.tasks))
+                       tasks=tasks)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -165,8 +172,12 @@ def load_report(path: str | Path, problem: Problem | None = None) -> ExecutionRe
 
 def report_from_events(events: list[dict], problem: Problem | None = None, *,
                        wall: float | None = None) -> ExecutionReport:
-    """The report of a journal's events; ``problem`` adds the predictions."""
+    """The report of a journal's events; ``problem`` adds the predictions (none for a node's
+    share of a cluster plan: its lanes are not the problem's devices)."""
     start = events[0]
+    node = start.get("node")
+    if node is not None:
+        problem = None
     devices = dict(start["devices"])
     tasks = _task_names(events, problem)
     attempts = tuple(_attempt(e, problem) for e in events if e["event"] == "task_end")
@@ -204,7 +215,7 @@ def report_from_events(events: list[dict], problem: Problem | None = None, *,
         resumed=any(e["event"] == "resume" for e in events),
         drained=tuple(sorted({e["device"] for e in events if e["event"] == "drain"})),
         stopped=None if stop is None or _ended_after(events, stop) else stop["signal"],
-        logs=start.get("logs"))
+        logs=start.get("logs"), node=node)
 
 
 def _ended_after(events: list[dict], stop: dict) -> bool:
@@ -253,7 +264,8 @@ def check_report(problem: Problem | None, report: ExecutionReport) -> list[str]:
         if a.device not in report.devices:
             issues.append(f"attempt {a.attempt} of {a.task!r} ran on {a.device!r}, a device "
                           "the report does not list")
-        elif problem is not None and a.device not in problem.device_index:
+        elif problem is not None and report.node is None \
+                and a.device not in problem.device_index:
             issues.append(f"attempt {a.attempt} of {a.task!r} ran on {a.device!r}, which the "
                           "problem does not have")
     done = [a for a in report.attempts if a.status == "completed"]
@@ -278,7 +290,8 @@ def check_report(problem: Problem | None, report: ExecutionReport) -> list[str]:
         if t.status == "failed" and not t.error:
             issues.append(f"task {t.task!r} failed without a reason")
     if problem is not None:
-        issues += _against_problem(problem, report, done)
+        issues += (_against_problem(problem, report, done) if report.node is None
+                   else _against_cluster(problem, report))
     by_device: dict[str, list[Attempt]] = {}
     for a in report.attempts:
         by_device.setdefault(a.device, []).append(a)
@@ -287,6 +300,17 @@ def check_report(problem: Problem | None, report: ExecutionReport) -> list[str]:
         for x, y in zip(runs, runs[1:]):
             if y.start < x.end - MAKESPAN_TOLERANCE:
                 issues.append(f"{device} ran {x.task!r} and {y.task!r} at the same time")
+    return issues
+
+
+def _against_cluster(problem: Problem, report: ExecutionReport) -> list[str]:
+    """A node's share: the node is the cluster's, and its tasks are the problem's."""
+    issues = []
+    if report.node not in problem.device_index:
+        issues.append(f"the run was on node {report.node!r}, which the problem does not have")
+    strange = sorted(t.task for t in report.tasks if t.task not in problem.task_index)
+    if strange:
+        issues.append(f"the run has tasks the problem does not have: {', '.join(strange)}")
     return issues
 
 

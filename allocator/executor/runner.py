@@ -22,12 +22,13 @@ from pathlib import Path
 from ..errors import AllocatorError, RunStopped
 from ..domain.plan import Plan
 from ..domain.problem import Problem
-from .devices import require, resolve_devices
+from .devices import cuda_count, require, resolve_devices
 from .inputs import check_inputs
 from .journal import Journal, JournalLock
 from .logs import Logs
 from .processes import GRACE_SECONDS, DeviceRunner, Placement
 from .live_run import LiveRun, fingerprint
+from .node_share import NodeShare, node_share
 from .results import ExecutionReport, report_from_events
 
 def execute(problem: Problem, plan: Plan | None = None, *, journal: str | Path | None = None,
@@ -35,7 +36,8 @@ def execute(problem: Problem, plan: Plan | None = None, *, journal: str | Path |
             drain_after: int | None = None, enforce_memory: bool = True,
             replan_time_limit: float = 10.0, task_timeout: float | None = None,
             logs: str | Path | None = None, grace: float = GRACE_SECONDS,
-            progress: bool = False, cuda_devices: int | None = None) -> ExecutionReport:
+            progress: bool = False, cuda_devices: int | None = None,
+            node: str | None = None) -> ExecutionReport:
     """Run ``plan`` (solved first when ``None``) and return what happened.
 
     Every task runs in a process of its own: a command as a child process, a callable or a
@@ -73,23 +75,33 @@ def execute(problem: Problem, plan: Plan | None = None, *, journal: str | Path |
         Show a rich progress bar per device (on stderr).
     cuda_devices : int, optional
         Number of CUDA devices to assume (default: what this machine has); for tests.
+    node : str, optional
+        On a cluster of nodes: run the share of ``plan`` (required) that it places on this
+        node, every task at once in a lane that sees its GPUs (:mod:`.node_share`).
 
     Raises
     ------
     RunStopped
         On SIGINT or SIGTERM (with the report so far); ``resume`` finishes the rest.
     """
+    share = None
+    if node is not None:
+        share = node_share(problem, plan, node, cuda_devices=(
+            cuda_devices if cuda_devices is not None else cuda_count()))
     check_inputs(problem, resume=resume, journal=journal, max_retries=max_retries,
-                 drain_after=drain_after, task_timeout=task_timeout)
+                 drain_after=drain_after, task_timeout=task_timeout,
+                 node_tasks=None if share is None else share.tasks)
     with JournalLock(journal):                 # one run writes a journal at a time
-        events = _previous_events(problem, journal, resume)
-        if not events:
+        events = _previous_events(problem, journal, resume,
+                                  None if share is None else share.describe())
+        if not events and share is None:
             plan = _runnable_plan(problem, plan)
-        return _execute(problem, plan, events, journal=journal,
+        lanes = _device_lanes(problem, plan, events, cuda_devices) if share is None else (
+            share.placements, {lane: [t] for t, lane in share.lanes.items()})
+        return _execute(problem, plan, events, lanes, share, journal=journal,
                         limits=_limits(max_retries, drain_after),
                         enforce_memory=enforce_memory, replan_time_limit=replan_time_limit,
-                        task_timeout=task_timeout, logs=logs, grace=grace, progress=progress,
-                        cuda_devices=cuda_devices)
+                        task_timeout=task_timeout, logs=logs, grace=grace, progress=progress)
 
 
 def _limits(max_retries: int | None, drain_after: int | None) -> dict:
@@ -100,7 +112,8 @@ def _limits(max_retries: int | None, drain_after: int | None) -> dict:
 # -- before anything runs -------------------------------------------------------------------
 
 
-def _previous_events(problem: Problem, journal, resume: bool) -> list[dict]:
+def _previous_events(problem: Problem, journal, resume: bool, share: dict | None
+                     ) -> list[dict]:
     jpath = None if journal is None else Path(journal)
     if jpath is None or not jpath.exists():
         return []
@@ -111,8 +124,9 @@ def _previous_events(problem: Problem, journal, resume: bool) -> list[dict]:
         return []
     events = Journal.read(jpath, repair=True)
     if events and (events[0].get("event") != "start"
-                   or events[0].get("fingerprint") != fingerprint(problem)):
-        raise AllocatorError(f"journal {jpath} records a run of a different problem")
+                   or events[0].get("fingerprint") != fingerprint(problem, share)):
+        what = "problem" if share is None else "problem, plan or node"
+        raise AllocatorError(f"journal {jpath} records a run of a different {what}")
     return events
 
 
@@ -140,9 +154,10 @@ def _runnable_plan(problem: Problem, plan: Plan | None) -> Plan:
 
 # -- running --------------------------------------------------------------------------------
 
-def _execute(problem: Problem, plan: Plan | None, events: list[dict], *, journal, limits: dict,
-             enforce_memory: bool, replan_time_limit: float, task_timeout: float | None,
-             logs, grace: float, progress: bool, cuda_devices: int | None) -> ExecutionReport:
+def _device_lanes(problem: Problem, plan: Plan | None, events: list[dict],
+                  cuda_devices: int | None) -> tuple[dict[str, Placement], dict]:
+    """What each device's child sees, and the queues to start from (the journal's last, or
+    the plan's), for a run on this machine's devices."""
     mapping, unavailable = resolve_devices(problem, available=cuda_devices)
     if events:
         queues = events[0]["queues"]
@@ -152,14 +167,22 @@ def _execute(problem: Problem, plan: Plan | None, events: list[dict], *, journal
     else:
         queues = {d: [s.task for s in slots] for d, slots in plan.device_schedule().items()}
     require(problem, [d for d, q in queues.items() if q], mapping, unavailable)
+    return {d: Placement.of(d, mapping[d]) for d in mapping}, queues
+
+
+def _execute(problem: Problem, plan: Plan | None, events: list[dict], lanes: tuple,
+             share: NodeShare | None, *, journal, limits: dict, enforce_memory: bool,
+             replan_time_limit: float, task_timeout: float | None, logs, grace: float,
+             progress: bool) -> ExecutionReport:
+    placements, queues = lanes
     folder = Path(logs) if logs is not None else (
         Path(str(journal) + ".logs") if journal is not None
         else Path(tempfile.mkdtemp(prefix="allocator-run-")))
-    runners = {d: DeviceRunner(Placement.of(d, mapping[d]), Logs(folder), grace=grace)
-               for d in mapping}
+    runners = {d: DeviceRunner(p, Logs(folder), grace=grace) for d, p in placements.items()}
     sink = Journal(journal)
     run = LiveRun(problem, runners, sink, enforce_memory=enforce_memory,
-               replan_time_limit=replan_time_limit, task_timeout=task_timeout)
+                  replan_time_limit=replan_time_limit, task_timeout=task_timeout,
+                  lanes=None if share is None else share.lanes)
     bars = None
     try:
         _warm_up(problem, runners, queues)
@@ -169,10 +192,11 @@ def _execute(problem: Problem, plan: Plan | None, events: list[dict], *, journal
             if events:
                 run.resume(events, limits)
             else:
-                run.begin(plan, queues, limits, str(folder))
+                run.begin(plan, queues, limits, str(folder),
+                          None if share is None else share.describe())
         if progress:
             from .progress import DeviceProgress
-            bars = DeviceProgress(problem, mapping)
+            bars = DeviceProgress({d: p.torch_device for d, p in placements.items()})
             bars.start({d: list(q) for d, q in run.state.queues.items()})
             run.on_event = bars.update
         with _Signals(run.stop):
@@ -190,7 +214,8 @@ def _execute(problem: Problem, plan: Plan | None, events: list[dict], *, journal
             closing_error = exc
     if run.fatal or closing_error:
         raise AllocatorError(f"the run stopped: {run.fatal or closing_error}")
-    report = report_from_events(run.state.events, problem, wall=wall)
+    report = report_from_events(run.state.events, problem if share is None else None,
+                                wall=wall)
     if run.stopped:
         raise RunStopped(run.stopped, report)
     return report

@@ -22,6 +22,7 @@ from .greedy import value
 from .local_search import improve
 from .placement import PLACEMENT_HEURISTICS, place
 from .regret import regret
+from .timed import TIMED_HEURISTICS, timed_schedule
 
 GREEDY: dict[str, tuple[g.Ordering, g.Placement]] = {
     "fcfs": (g.order_fcfs, g.place_earliest_available),
@@ -69,9 +70,9 @@ HEURISTICS["local_search"] = _local_search
 
 def run(problem: Problem, method: str, objective: str, seed: int | None = 0) -> Plan:
     """Run heuristic ``method`` and return its plan under ``objective`` (makespan or cost;
-    on a cluster of nodes, packing)."""
+    on a cluster of nodes, packing, fragmentation or, over time, node_makespan)."""
     if get(objective).on_nodes:
-        return _placement(problem, method, objective)
+        return _on_nodes(problem, method, objective)
     if method not in HEURISTICS:
         raise AllocatorError(f"unknown method {method!r}; choose 'optimal' or one of "
                              f"{', '.join(sorted(HEURISTICS))}")
@@ -92,15 +93,20 @@ def run(problem: Problem, method: str, objective: str, seed: int | None = 0) -> 
                 objective=value(problem, assignment, objective), **common)
 
 
-def _placement(problem: Problem, method: str, objective: str) -> Plan:
-    """A placement heuristic's plan on a cluster of nodes (:mod:`.placement`)."""
+def _on_nodes(problem: Problem, method: str, objective: str) -> Plan:
+    """A placement heuristic's plan on a cluster of nodes (:mod:`.placement`), or over time
+    a list schedule's (:mod:`.timed`)."""
+    from ..objectives.node_makespan import plan_fields
     from ..objectives.packing import placement_fields
-    if method not in PLACEMENT_HEURISTICS:
-        raise AllocatorError(f"method {method!r} does not place tasks on nodes; for the "
-                             f"{objective} objective choose 'optimal' or one of "
-                             f"{', '.join(PLACEMENT_HEURISTICS)}")
+    timed = get(objective).timed
+    known = TIMED_HEURISTICS if timed else PLACEMENT_HEURISTICS
+    if method not in known:
+        what = "schedule tasks over time" if timed else "place tasks on nodes"
+        raise AllocatorError(f"method {method!r} does not {what}; for the {objective} "
+                             f"objective choose 'optimal' or one of {', '.join(known)}")
     start = time.perf_counter()
-    fields = placement_fields(problem, place(problem, method))
+    fields = (plan_fields(problem, *timed_schedule(problem, method)) if timed
+              else placement_fields(problem, place(problem, method)))
     return Plan(status=Status.FEASIBLE, problem=problem.name, objective_name=objective,
-                method=method, sense="max", solve_seconds=time.perf_counter() - start,
-                **fields)
+                method=method, sense="min" if timed else "max",
+                solve_seconds=time.perf_counter() - start, **fields)

@@ -7,8 +7,8 @@ problem can have no plan for it, and how the heuristics score it. Adding an obje
 adding a module here and listing it below.
 
 >>> sorted(OBJECTIVES)  # doctest: +NORMALIZE_WHITESPACE
-['cost', 'fragmentation', 'load_balance', 'makespan', 'packing', 'utilization',
- 'weighted_shortfall']
+['cost', 'fragmentation', 'load_balance', 'makespan', 'node_makespan', 'packing',
+ 'utilization', 'weighted_shortfall']
 >>> OBJECTIVES["makespan"].heuristics, OBJECTIVES["utilization"].places_tasks
 (True, False)
 """
@@ -18,13 +18,13 @@ from __future__ import annotations
 from ..domain.checks import InfeasibleError, require_supported
 from ..domain.problem import Problem
 from ..errors import ProblemError
-from . import (cost, fragmentation, load_balance, makespan, packing, utilization,
-               weighted_shortfall)
+from . import (cost, fragmentation, load_balance, makespan, node_makespan, packing,
+               utilization, weighted_shortfall)
 from .base import Objective
 
 OBJECTIVES: dict[str, Objective] = {m.OBJECTIVE.name: m.OBJECTIVE for m in
                                     (makespan, cost, weighted_shortfall, utilization,
-                                     load_balance, packing, fragmentation)}
+                                     load_balance, packing, fragmentation, node_makespan)}
 NAMES = tuple(OBJECTIVES)
 HEURISTIC = tuple(name for name, o in OBJECTIVES.items() if o.heuristics)
 

@@ -55,6 +55,7 @@ class Objective:
     # state after a plan (free: cores, memory, ...; gpu_free: each GPU's free fraction),
     # minimised among placements of the same tasks (the configurations strategy plans it).
     node_cost: Callable[[Problem], Callable[[int, np.ndarray, np.ndarray], float]] | None = None
+    timed: bool = False                              # it schedules over time (solver.timed)
 
     @property
     def heuristics(self) -> bool:

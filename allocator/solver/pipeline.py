@@ -120,6 +120,9 @@ def solve(problem: Problem | str | Mapping[str, Any], *, objective: str | None =
         return heuristics.run(problem, method, objective, seed)
     options = SolveOptions(time_limit=time_limit, mip_gap=mip_gap, threads=threads,
                            verbose=verbose, seed=seed)
+    if objectives.get(objective).timed:
+        from .timed import solve_timed
+        return honest_bound(solve_timed(problem, engine, options, budget, common))
     if strategy == "configurations":
         from .configurations import solve_configurations
         return honest_bound(solve_configurations(problem, engine, options, budget, common,

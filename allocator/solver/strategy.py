@@ -54,6 +54,11 @@ def _on_nodes(problem: Problem, objective: str, strategy: str) -> str:
     if strategy in ("aggregated", "decomposed"):
         raise AllocatorError(f"the {strategy} strategy plans devices; for the {objective} "
                              "objective use full, configurations or auto")
+    if OBJECTIVES[objective].timed:                      # one time-slot model
+        if strategy == "configurations":
+            raise AllocatorError(f"the {objective} objective is planned in time slots, node "
+                                 "by node; use strategy='full' or 'auto'")
+        return "full"
     if OBJECTIVES[objective].node_cost is not None:      # a second aim over node contents
         if strategy == "full":
             raise AllocatorError(f"the {objective} objective is planned by the configurations "

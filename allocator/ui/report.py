@@ -130,7 +130,7 @@ def render(problem: Problem, plan: Plan) -> Group:
 
 def comparison_table(problem: Problem, comparison) -> Table:
     """Rows: methods; columns: status, objective, ratios, the other metric, utilization, time."""
-    if problem.on_nodes:
+    if problem.on_nodes and not OBJECTIVES[comparison.objective_name].timed:
         return placement_comparison(problem, comparison)
     is_makespan = OBJECTIVES[comparison.objective_name].metric(None) == "makespan"
     t = Table(title=f"{problem.name}: {comparison.objective_name}, optimal vs heuristics")
@@ -191,6 +191,8 @@ def execution_table(report) -> Group:
                           f"predicted {_q(report.predicted_makespan, 'time')}")
     if report.drained:
         s.add_row("drained", ", ".join(report.drained))
+    if report.node is not None:
+        s.add_row("node", f"{report.node}: its share of the cluster plan, a lane per task")
     s.add_row("devices", ", ".join(f"{d} → {v}" for d, v in report.devices.items()))
     if report.stopped:
         s.add_row("stopped", f"by {report.stopped}; the rest can be resumed")
