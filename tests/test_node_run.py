@@ -5,6 +5,7 @@ plan's own placements."""
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -167,3 +168,29 @@ def test_cli_runs_a_cpu_nodes_share(tmp_path):
     assert shown.returncode == 0, shown.stderr
     idle = cli("run", path, "--plan", tmp_path / "plan.json", "--node", "g[1]", "--quiet")
     assert idle.returncode == 0 and "places no task on g[1]" in idle.stderr
+
+
+def test_a_plan_over_time_keeps_its_order_on_the_node(tmp_path):
+    # Two GPUs: b (2 h) on one, a then c (1 h each) on the other, the gang of 2 after all
+    # three: 3 h. Each takes 0.3 s here, whatever the plan said.
+    doc = {"name": "timed-run", "objective": "node_makespan",
+           "nodes": [{"name": "g", "cpu": 16, "memory": "64Gi", "gpus": 2}],
+           "tasks": [{"name": n, "cpu": 1, "memory": "1Gi", "gpus": k,
+                      "command": ["sh", "-c", f"sleep 0.3; {SEES}"]}
+                     for n, k in (("a", 1), ("b", 1), ("gang", 2), ("c", 1))],
+           "time": {"a": {"g": "1h"}, "b": {"g": "2h"}, "gang": {"g": "1h"}, "c": {"g": "1h"}}}
+    problem = from_dict(doc)
+    plan = allocator.solve(problem)
+    assert plan.objective == 3 * 3600.0 and allocator.verify(problem, plan) == []
+    planned = {s.task: (s.start, s.end) for s in plan.schedule}
+    report = execute(problem, plan, node="g[0]", cuda_devices=2, logs=tmp_path)
+    assert report.ok
+    ran = {a.task: (a.start, a.end) for a in report.attempts}
+    for t, (start, _) in planned.items():          # after all that the plan ended before it
+        for u, (_, end) in planned.items():
+            if u != t and end <= start:
+                assert ran[t][0] >= ran[u][1] - 1e-6, (t, u, ran)
+    together = [(t, u) for t, u in itertools.combinations(planned, 2)
+                if planned[t][0] < planned[u][1] and planned[u][0] < planned[t][1]]
+    assert together                                   # and some ran side by side
+    assert any(ran[t][0] < ran[u][1] and ran[u][0] < ran[t][1] for t, u in together)

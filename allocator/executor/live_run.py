@@ -20,7 +20,7 @@ from . import policy
 from .journal import Journal
 from .processes import DeviceRunner, Order, Outcome
 from .replan import replan
-from .state import RunState
+from .state import DONE, RunState
 
 JOURNAL_VERSION = 2
 
@@ -45,14 +45,17 @@ class LiveRun:
 
     With ``lanes`` (one node's share of a cluster plan: task -> its lane) only those tasks
     run, each in its own lane, and a failed attempt is queued again in the same lane: no
-    device is kept off, no re-plan, no memory cap (the node's own hardware runs them).
+    device is kept off, no re-plan, no memory cap (the node's own hardware runs them). A
+    task starts once the tasks ``after`` names for it have ended (completed or failed).
     """
 
     def __init__(self, problem: Problem, runners: dict[str, DeviceRunner], journal: Journal, *,
                  enforce_memory: bool, replan_time_limit: float, task_timeout: float | None,
-                 lanes: dict[str, str] | None = None):
+                 lanes: dict[str, str] | None = None,
+                 after: dict[str, tuple[str, ...]] | None = None):
         self.problem = problem
         self.lanes = lanes
+        self.after = after or {}
         self.runners = runners
         self.journal = journal
         self.enforce_memory = enforce_memory
@@ -167,8 +170,8 @@ class LiveRun:
         state = self.state
         while True:
             with self.lock:
-                while not self.over() and not state.queues[device] \
-                        and device not in state.drained:
+                while not self.over() and device not in state.drained and (
+                        not state.queues[device] or self._held(state.queues[device][0])):
                     self.lock.wait(1.0)
                 if self.over() or device in state.drained:
                     return
@@ -181,6 +184,10 @@ class LiveRun:
             with self.lock:
                 self.ended(task, device, attempt, outcome)
                 self.lock.notify_all()
+
+    def _held(self, task: str) -> bool:
+        """Tasks it waits for are still to end."""
+        return any(self.state.status[t] not in DONE for t in self.after.get(task, ()))
 
     def _order(self, name: str, device: str, attempt: int) -> Order:
         task = self.problem.tasks[self.problem.task_index[name]]

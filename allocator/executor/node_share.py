@@ -12,9 +12,11 @@ GPU ``j`` of the node is this machine's CUDA device ``j`` (mapped through this p
 to all its GPUs (``2,3`` for a gang of two, ``1`` for a share of GPU 1, empty for none), and
 ``ALLOCATOR_NODE``, ``ALLOCATOR_GPUS`` (its GPUs' indices on the node) and
 ``ALLOCATOR_GPU_SHARE`` (the fraction of each it was planned to take: 1 for whole GPUs) to
-limit itself by, as GPU sharing on a cluster leaves that to the job. The plan put every task
-of the node there together, so they all start at once; a failed attempt is tried again in
-its own lane (the node's other GPUs belong to other tasks), never re-planned.
+limit itself by, as GPU sharing on a cluster leaves that to the job. A placement (packing,
+fragmentation) put every task of the node there together, so they all start at once; in a
+plan over time (node_makespan) a task waits until the node's tasks planned to end by its
+start have ended. A failed attempt is tried again in its own lane (the node's other GPUs
+belong to other tasks), never re-planned.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class NodeShare:
     node: str
     lanes: dict[str, str]                  # task -> its lane, in the problem's order
     placements: dict[str, Placement]       # lane -> what its child sees
+    after: dict[str, tuple[str, ...]]      # task -> the tasks it waits for (a plan over time)
 
     @property
     def tasks(self) -> list[str]:
@@ -44,7 +47,8 @@ class NodeShare:
         """What a journal records of the share, and what its fingerprint covers."""
         return {"node": self.node,
                 "lanes": {t: {"lane": lane, "gpus": self.placements[lane].env["ALLOCATOR_GPUS"],
-                              "gpu_share": self.placements[lane].env["ALLOCATOR_GPU_SHARE"]}
+                              "gpu_share": self.placements[lane].env["ALLOCATOR_GPU_SHARE"],
+                              **({"after": list(self.after[t])} if t in self.after else {})}
                           for t, lane in self.lanes.items()}}
 
 
@@ -81,10 +85,6 @@ def node_share(problem: Problem, plan: Plan | None, node: str, *, cuda_devices: 
         raise AllocatorError(f"the plan is for problem {plan.problem!r}, not {problem.name!r}")
     if node not in problem.device_index:
         raise AllocatorError(f"the cluster has no node {node!r}{_suggestion(problem, node)}")
-    if plan.schedule:
-        raise AllocatorError(f"the plan ({plan.objective_name}) schedules the cluster's tasks "
-                             "over time; a node run starts its tasks at once, so it runs "
-                             "placements (objective packing or fragmentation)")
     if not plan.placements and plan.assignment:
         raise AllocatorError("the plan has no placements (node and GPUs per task); solve the "
                              "cluster with objective packing or fragmentation")
@@ -108,7 +108,22 @@ def node_share(problem: Problem, plan: Plan | None, node: str, *, cuda_devices: 
         raise AllocatorError(f"the plan runs tasks on GPU {used[-1]} of {node} (GPU j is "
                              f"cuda:j here), but this machine has {cuda_devices} CUDA "
                              f"device{'s' if cuda_devices != 1 else ''}")
-    return NodeShare(node, lanes, placements)
+    return NodeShare(node, lanes, placements, _order(plan, lanes))
+
+
+def _order(plan: Plan, lanes: dict[str, str]) -> dict[str, tuple[str, ...]]:
+    """For a plan over time: each task waits for the node's tasks planned to end by its
+    planned start. Then the tasks that run together also overlapped in the plan, pairwise,
+    so all at one moment of it: what runs at once fits, however long each really takes."""
+    if not plan.schedule:
+        return {}
+    slot = {s.task: s for s in plan.schedule}
+    missing = [t for t in lanes if t not in slot]
+    if missing:
+        raise AllocatorError(f"the plan schedules its tasks over time but gives "
+                             f"{missing[0]!r} no slot")
+    return {t: tuple(u for u in lanes if u != t and slot[u].end <= slot[t].start + 1e-9)
+            for t in lanes}
 
 
 __all__ = ["NodeShare", "lane_name", "node_share", "require_cluster"]

@@ -182,7 +182,8 @@ def _execute(problem: Problem, plan: Plan | None, events: list[dict], lanes: tup
     sink = Journal(journal)
     run = LiveRun(problem, runners, sink, enforce_memory=enforce_memory,
                   replan_time_limit=replan_time_limit, task_timeout=task_timeout,
-                  lanes=None if share is None else share.lanes)
+                  lanes=None if share is None else share.lanes,
+                  after=None if share is None else share.after)
     bars = None
     try:
         _warm_up(problem, runners, queues)
