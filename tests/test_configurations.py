@@ -276,3 +276,28 @@ def test_a_short_time_limit_starts_from_the_quicker_placement_only(monkeypatch, 
     problem = allocator.load(random_cluster(4))
     plan = allocator.solve(problem, strategy="configurations", time_limit=limit)
     assert called == starts and allocator.verify(problem, plan) == []
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_bound_without_gpu_models_bounds_both_problems(seed):
+    # Random clusters whose GPU tasks accept one model each, so that dropping the models
+    # merges types. The relaxation's bound is at least the enumerated optimum with models
+    # and without them.
+    from allocator.heuristics.placement import place
+    from allocator.solver.budget import Budget
+    from allocator.solver.configurations import _relaxed_bound, _without_models
+    doc = random_cluster(seed)
+    for t in doc["tasks"]:
+        if t.get("gpus") or t.get("gpu_share"):
+            t["gpu_models"] = ["T4"] if int(t["name"][1:]) % 2 else ["V100"]
+    free = {**doc, "tasks": [{k: v for k, v in t.items() if k != "gpu_models"}
+                             for t in doc["tasks"]]}
+    problem = allocator.load(doc)
+    kinds = TaskTypes.apply(problem)
+    relaxed = _without_models(problem, kinds.count.size + 1)     # always accepted here
+    assert relaxed is not None and relaxed[1].count.size <= kinds.count.size
+    bound = _relaxed_bound(relaxed, [place(problem, "first_fit_decreasing")],
+                           get_backend("highs"), SolveOptions(), Budget(None), 1.0)
+    assert bound >= brute_force(doc) - 1e-6 and bound >= brute_force(free) - 1e-6
+    assert _without_models(allocator.load(free), 10 ** 6) is None    # no models: none
+

@@ -150,7 +150,7 @@ def encode(C: TimedColumns, chosen: dict[int, tuple[int, int, tuple[int, ...]]],
     where = {(int(i), int(n), int(g), int(s), int(k)): c for c, (i, n, g, s, k) in
              enumerate(zip(C.task, C.node, C.gpu, C.start, C.kind))}
     for i, (n, s, gpus) in chosen.items():
-        if C.task.size and (i, n, -1, s, PLACE) in where:
+        if (i, n, -1, s, PLACE) in where:                 # no GPU, or whole GPUs
             x[where[(i, n, -1, s, PLACE)]] = 1.0
             for g in gpus:
                 x[where[(i, n, g, s, HOLD)]] = 1.0

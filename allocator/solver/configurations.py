@@ -17,13 +17,19 @@ nodes are already groups, and the model counts how many nodes of each group hold
 
 The plan's bound is the best bound found: the Lagrangian bounds of the pricing rounds, and
 a quick relaxation over the groups' totals (:func:`~allocator.model.configurations.aggregate`),
-so its gap is honest whether or not the pricing converged within the limit.
+so its gap is honest whether or not the pricing converged within the limit. When tasks name
+GPU models and the pricing has not converged by 1/2 of the limit, the same pricing runs on
+the problem without those constraints (a relaxation with far fewer task types, which often
+converges) until 3/4, and its bound counts too; the problem's own pricing then goes on with
+what time is left. Each round prices the groups in parallel, one thread per core.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import numpy as np
@@ -47,6 +53,7 @@ PRICE_SECONDS = 2.0         # at most, for one group's pricing MIP
 SMOOTHING = 0.5             # weight of the best bound's duals in the duals priced
 INVERT_SHARE = 0.05         # of the time limit, kept for turning the counts into placements
 AIM_SHARE = 0.2             # of the time limit, kept for a second aim (fragmentation)
+RELAXED_SHARE = 0.25        # of the time limit, for the bound without GPU models (if needed)
 TOL = 1e-6
 START_HEURISTICS = ("first_fit_decreasing", "least_allocated")
 SPREAD_SECONDS = 30.0       # the least time limit with room for the slower second start
@@ -72,8 +79,17 @@ def solve_configurations(problem: Problem, engine, options: SolveOptions, budget
              types.count.size, types.nodes.size, len(patterns.items))
     aim = OBJECTIVES[common["objective_name"]].node_cost      # a second aim, if any
     reserve = AIM_SHARE if aim is not None else 0.0
-    bound, rounds, lp_floor = _price(types, patterns, engine, options, budget,
-                                     PRICE_SHARE - reserve, progress)
+    relaxed = _without_models(problem, types.count.size)
+    bound, rounds, lp_floor, priced_out = _price(
+        types, patterns, engine, options, budget,
+        PRICE_SHARE - reserve - (RELAXED_SHARE if relaxed is not None else 0.0), progress)
+    if relaxed is not None and not priced_out:
+        bounds = [bound, _relaxed_bound(relaxed, placed_by.values(), engine, options, budget,
+                                        PRICE_SHARE - reserve)]
+        more, extra, floor, _ = _price(types, patterns, engine, options, budget,  # time left
+                                       PRICE_SHARE - reserve, progress)
+        rounds, lp_floor = rounds + extra, floor if floor is not None else lp_floor
+        bound = min((b for b in bounds + [more] if b is not None), default=None)
     if first is not None:
         bound = first if bound is None else min(bound, first)
     if lp_floor is not None:                     # the LP rounded down, the rest by first fit
@@ -196,11 +212,11 @@ def _by_node(problem: Problem, placed: dict[str, Placement], kinds: TaskTypes) -
 
 def _price(types: Types, patterns: Patterns, engine, options: SolveOptions,
            budget: Budget, share: float,
-           progress=None) -> tuple[float | None, int, np.ndarray | None]:
+           progress=None) -> tuple[float | None, int, np.ndarray | None, bool]:
     """Pricing rounds until no pattern improves the LP or ``share`` of the time limit is
     spent; returns the best bound found (a Lagrangian bound per pricing; once no pattern
-    improves, it equals the LP's value), the number of rounds, and the last LP's solution
-    rounded down (a start for the integer model).
+    improves, it equals the LP's value), the number of rounds, the last LP's solution
+    rounded down (a start for the integer model), and whether it priced out.
 
     The duals priced are smoothed (Wentges): a blend of the LP's and those of the best bound
     so far, which damps the LP's swings from round to round. A smoothed pricing that finds
@@ -230,30 +246,68 @@ def _price(types: Types, patterns: Patterns, engine, options: SolveOptions,
         if progress is not None:
             progress(budget.spent(), None, best)
         if not found:                            # priced out: the bound is the LP's value
-            break
-    return best, rounds, start
+            return best, rounds, start, True
+    return best, rounds, start, False
+
+
+def _without_models(problem: Problem, n_types: int) -> tuple[Problem, TaskTypes] | None:
+    """The problem with the tasks' GPU-model constraints dropped, and its task types, when
+    that leaves fewer types (None otherwise): a relaxation, since every placement of the
+    problem is one of it, and one whose pricing converges where the problem's may not."""
+    if all(t.gpu_models is None for t in problem.tasks):
+        return None
+    relaxed = replace(problem, tasks=tuple(replace(t, gpu_models=None) for t in problem.tasks))
+    kinds = TaskTypes.apply(relaxed)
+    return (relaxed, kinds) if kinds.count.size < n_types else None
+
+
+def _relaxed_bound(relaxed: tuple[Problem, TaskTypes], placements, engine,
+                   options: SolveOptions, budget: Budget, share: float) -> float | None:
+    """A bound on the placed demand from :func:`_without_models`'s relaxation, priced until
+    ``share`` of the time limit; the problem's placements are its first patterns."""
+    problem, kinds = relaxed
+    types = Types.of(problem, kinds.first, kinds.count, worth(problem)[kinds.first])
+    patterns = Patterns(problem, kinds)
+    for placed in placements:
+        patterns.of(placed)
+    if not patterns.items:                       # none of those placed anything
+        if not patterns.of(place(problem, "first_fit_decreasing")):
+            return 0.0                           # first fit places any task that fits alone
+    bound, rounds, _, priced_out = _price(types, patterns, engine, options, budget, share)
+    log.info("configurations: without GPU models, %d task types, %d rounds, bound %s%s",
+             types.count.size, rounds, bound, " (priced out)" if priced_out else "")
+    return bound
 
 
 def _price_groups(types: Types, pi: np.ndarray, engine, options: SolveOptions,
                   end: float) -> tuple[float | None, list[Pattern]]:
     """Each group's best pattern for duals ``pi``, and the Lagrangian bound they give (None
-    when the time ran out before every group was priced)."""
-    bound, found = float(types.count @ pi), []
-    for g in range(types.nodes.size):
+    when the time ran out before every group was priced). The groups are priced in parallel
+    threads (HiGHS releases the GIL), one per core."""
+    def price(g: int):
         built = pricing(types, g, types.value - pi)
-        if built is None:
-            continue
+        if built is None:                        # no type it may hold is worth anything
+            return True, 0.0, None
         left = end - time.perf_counter()
         if left <= 0:
-            return None, found                   # a group left unpriced bounds nothing
+            return False, None, None
         model, decode = built
         raw = engine.solve(model, replace(options, time_limit=min(PRICE_SECONDS, left),
-                                          warm_start=None, mip_gap=1e-6, presolve=False))
-        if raw.bound is None:
-            return None, found
-        bound += types.nodes[g] * max(0.0, -raw.bound)
-        if raw.x is not None:
-            found.append(decode(raw.x))
+                                          warm_start=None, mip_gap=1e-6, presolve=False,
+                                          threads=1))
+        return raw.bound is not None, raw.bound, None if raw.x is None else decode(raw.x)
+
+    workers = min(types.nodes.size, options.threads or os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:
+        answers = list(pool.map(price, range(types.nodes.size)))
+    bound, found = float(types.count @ pi), []
+    for g, (priced, best, pattern) in enumerate(answers):
+        if pattern is not None:
+            found.append(pattern)
+        if not priced:
+            bound = None                         # a group left unpriced bounds nothing
+        elif bound is not None:
+            bound += types.nodes[g] * max(0.0, -best)
     return bound, found
 
 
