@@ -5,6 +5,7 @@ plan's own placements."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 
@@ -194,3 +195,17 @@ def test_a_plan_over_time_keeps_its_order_on_the_node(tmp_path):
                 if planned[t][0] < planned[u][1] and planned[u][0] < planned[t][1]]
     assert together                                   # and some ran side by side
     assert any(ran[t][0] < ran[u][1] and ran[u][0] < ran[t][1] for t, u in together)
+
+
+def test_cli_says_which_tasks_no_node_runs(tmp_path):
+    path = write(tmp_path, cluster())
+    problem = allocator.load(path)
+    full = plan_for(problem)
+    placements = {t: p for t, p in full.placements.items() if t != "s2"}
+    plan = dataclasses.replace(full, placements=placements, unplaced=("s2",), objective=2.5,
+                               assignment={t: p.node for t, p in placements.items()})
+    assert allocator.verify(problem, plan) == []
+    (tmp_path / "plan.json").write_text(json.dumps(plan.to_dict()))
+    got = cli("run", path, "--plan", tmp_path / "plan.json", "--node", "c[0]", "--quiet",
+              "--logs", tmp_path / "logs")
+    assert got.returncode == 0 and "leaves out s2: no node runs it" in got.stderr

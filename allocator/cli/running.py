@@ -141,6 +141,10 @@ def run(
     out.print(execution_table(report))
     if node is not None and not report.tasks:
         _note(f"the plan places no task on {node}: nothing to run there")
+    if node is not None and plan.unplaced:
+        out_ = plan.unplaced
+        _note(f"the plan leaves out {', '.join(out_[:3])}{', ...' if len(out_) > 3 else ''}: "
+              f"no node runs {'them' if len(out_) > 1 else 'it'}")
     if out_file is not None:
         _write(out_file, report.save, "report")
     if gantt is not None:
