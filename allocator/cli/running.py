@@ -57,6 +57,16 @@ def _node_inputs(problem, plan_file) -> None:
               "(allocator solve P --out plan.json) and give every node that plan (--plan)")
 
 
+def _node_notes(node: str, plan, report) -> None:
+    """What a node's run did not do: its node had nothing, or the plan left tasks out."""
+    if not report.tasks:
+        _note(f"the plan places no task on {node}: nothing to run there")
+    left = plan.unplaced
+    if left:
+        _note(f"the plan leaves out {', '.join(left[:3])}{', ...' if len(left) > 3 else ''}: "
+              f"no node runs {'them' if len(left) > 1 else 'it'}")
+
+
 def _run_chart(path: Path, problem, report, plan) -> None:
     """Planned and measured Gantt charts (a node's share: its lanes, measured only)."""
     from ..ui.plot import execution_gantt
@@ -139,12 +149,8 @@ def run(
     except RunStopped as stopped:
         _stopped(stopped, file, journal)
     out.print(execution_table(report))
-    if node is not None and not report.tasks:
-        _note(f"the plan places no task on {node}: nothing to run there")
-    if node is not None and plan.unplaced:
-        out_ = plan.unplaced
-        _note(f"the plan leaves out {', '.join(out_[:3])}{', ...' if len(out_) > 3 else ''}: "
-              f"no node runs {'them' if len(out_) > 1 else 'it'}")
+    if node is not None:
+        _node_notes(node, plan, report)
     if out_file is not None:
         _write(out_file, report.save, "report")
     if gantt is not None:
