@@ -36,15 +36,16 @@ def require_supported(problem: Problem, objective: str, on_nodes: bool) -> None:
         return
     if problem.on_nodes:
         raise ProblemError(f"the {objective} objective plans devices ('pools:'); a cluster of "
-                           "nodes is planned by the packing objective", "objective")
+                           "nodes is planned by the packing, fragmentation or node_makespan "
+                           "objective", "objective")
     for i, t in enumerate(problem.tasks):
         asked = [k for k, v in (("cpu", t.cpu), ("gpus", t.gpus), ("gpu_share", t.gpu_share),
                                 ("gpu_models", t.gpu_models)) if v] + list(t.requests)
         if asked:
             raise ProblemError(f"task {t.name!r} requests {', '.join(asked)} of a node; the "
                                f"{objective} objective plans devices, which offer compute "
-                               f"and memory only (the packing objective plans nodes)",
-                               f"tasks[{i}]")
+                               "and memory only (packing, fragmentation and node_makespan "
+                               "plan nodes)", f"tasks[{i}]")
     for j, p in enumerate(problem.pools):
         if p.resources:
             raise ProblemError(f"pool {p.name!r} offers {', '.join(p.resources)}; the models "
