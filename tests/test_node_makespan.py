@@ -242,3 +242,14 @@ def test_backfill_fills_a_gap_without_delaying_the_first():
     assert starts == {"b": 0.0, "gang": HOUR, "c": 0.0} and plan.objective == 2 * HOUR
     with pytest.raises(allocator.AllocatorError, match="does not schedule tasks over time"):
         allocator.solve(doc, method="first_fit")
+
+
+def test_list_schedules_take_higher_priority_first():
+    # One GPU, two 1-h jobs: the file lists the low-priority one first; it runs second.
+    doc = _doc([{"name": "g", "cpu": 16, "memory": 64, "gpus": 1}],
+               [{"name": "batch", "cpu": 1, "memory": 1, "gpus": 1},
+                {"name": "serve", "cpu": 1, "memory": 1, "gpus": 1, "priority": 5}],
+               {"batch": {"g": HOUR}, "serve": {"g": HOUR}})
+    for method in ("backfill", "lpt", "widest_first"):
+        starts = {s.task: s.start for s in allocator.solve(doc, method=method).schedule}
+        assert starts == {"serve": 0.0, "batch": HOUR}, method

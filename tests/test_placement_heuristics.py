@@ -123,3 +123,15 @@ def test_compare_covers_the_placement_heuristics():
     assert best.objective == max(r.objective for r in result.rows
                                  if r.method in PLACEMENT_HEURISTICS)
     assert result.row("optimal").objective == pytest.approx(brute_force(doc))
+
+
+def test_higher_priority_is_taken_first_as_kubernetes_queue_does():
+    # One GPU: the file lists the low-priority task first; every heuristic places the other.
+    doc = {"name": "prio", "objective": "packing",
+           "nodes": [{"name": "g", "cpu": 8, "memory": 32, "gpus": 1}],
+           "tasks": [{"name": "batch", "cpu": 1, "memory": 1, "gpus": 1},
+                     {"name": "serve", "cpu": 1, "memory": 1, "gpus": 1, "priority": 10}]}
+    problem = allocator.load(doc)
+    for method in PLACEMENT_HEURISTICS:
+        plan = allocator.solve(problem, method=method)
+        assert list(plan.placements) == ["serve"] and plan.unplaced == ("batch",), method

@@ -1,8 +1,9 @@
 """Placement heuristics for clusters of nodes (the ``packing`` objective): the scoring rules
 operators know, each a plain function that scores the nodes a task fits on.
 
-Tasks are taken in the problem's order (a trace's creation order, as a scheduler sees them
-arrive), or largest GPU demand first for ``first_fit_decreasing``; each goes to the
+Tasks are taken higher ``priority`` first, as Kubernetes' scheduling queue does
+(PrioritySort), and then in the problem's order (a trace's creation order, as a scheduler
+sees them arrive), or largest GPU demand first for ``first_fit_decreasing``; each goes to the
 best-scoring node it fits on now (ties: the first such node), or stays out. A share goes to the
 fullest GPU it fits on, a gang to the node's free GPUs with the lowest indices
 (:class:`~allocator.domain.cluster_state.ClusterState`), except under ``fgd``, which chooses
@@ -87,13 +88,16 @@ PLACEMENT_HEURISTICS = (*SCORES, "fgd")
 
 
 def order_of(problem: Problem, name: str) -> np.ndarray:
-    """The order tasks are placed in: the problem's, or (first_fit_decreasing) largest GPU
-    demand first, then most cores, then the problem's order."""
+    """The order tasks are placed in: higher ``priority`` first (Kubernetes' PrioritySort
+    queue), then the problem's order, or (first_fit_decreasing) largest GPU demand first,
+    then most cores, then the problem's order."""
+    n = len(problem.tasks)
+    priority = np.array([t.priority for t in problem.tasks])
     if name != "first_fit_decreasing":
-        return np.arange(len(problem.tasks))
+        return np.lexsort((np.arange(n), -priority))
     gpus = np.array([t.gpu_demand for t in problem.tasks])
     cpu = np.array([t.cpu or 0.0 for t in problem.tasks])
-    return np.lexsort((np.arange(len(problem.tasks)), -cpu, -gpus))
+    return np.lexsort((np.arange(n), -cpu, -gpus, -priority))
 
 
 def place(problem: Problem, name: str, progress: Callable[[int], None] | None = None

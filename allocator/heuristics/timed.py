@@ -12,6 +12,8 @@ one when it fits in a gap without delaying it: backfilling.
 - ``widest_first``: most GPUs first, longest first among equals: gangs placed before the
   small jobs that would fragment the nodes' GPUs.
 
+Each takes higher ``priority`` first, as Slurm's queue does, and its own order within one.
+
 They use the solver's time grid (:func:`allocator.domain.timeline.grid`), so their plans
 compare with its plan slot for slot.
 """
@@ -25,11 +27,15 @@ from ..domain.timeline import grid, in_slots, list_schedule, longest_first, seco
 
 
 def _orders(problem: Problem, times: np.ndarray) -> dict[str, np.ndarray]:
+    """Each method's order, higher ``priority`` first (a stable sort keeps the rest)."""
     n = len(problem.tasks)
     fastest = np.nanmin(times, axis=1)
     gpus = np.array([t.gpu_demand for t in problem.tasks])
-    return {"backfill": np.arange(n), "lpt": longest_first(problem, times),
-            "widest_first": np.lexsort((np.arange(n), -fastest, -gpus))}
+    priority = np.array([t.priority for t in problem.tasks])
+    orders = {"backfill": np.arange(n), "lpt": longest_first(problem, times),
+              "widest_first": np.lexsort((np.arange(n), -fastest, -gpus))}
+    return {name: order[np.argsort(-priority[order], kind="stable")]
+            for name, order in orders.items()}
 
 
 TIMED_HEURISTICS = ("backfill", "lpt", "widest_first")
