@@ -253,3 +253,15 @@ def test_list_schedules_take_higher_priority_first():
     for method in ("backfill", "lpt", "widest_first"):
         starts = {s.task: s.start for s in allocator.solve(doc, method=method).schedule}
         assert starts == {"serve": 0.0, "batch": HOUR}, method
+
+
+def test_times_far_apart_get_a_coarse_grid_not_a_huge_one():
+    # 1e9 s and 1 ms: their common slot (1 ms) would need 1e12 slots; the grid coarsens
+    # first, and the plan stays feasible and honest (the long job alone bounds it).
+    doc = _doc([{"name": "g", "cpu": 4, "memory": 8, "gpus": 1}],
+               [{"name": "long", "cpu": 1, "memory": 1, "gpus": 1},
+                {"name": "blip", "cpu": 1, "memory": 1}],
+               {"long": {"g": 1e9}, "blip": {"g": 1e-3}})
+    plan = allocator.solve(doc)
+    assert allocator.verify(allocator.load(doc), plan) == []
+    assert plan.bound == pytest.approx(1e9) and plan.objective == pytest.approx(1e9, rel=0.02)

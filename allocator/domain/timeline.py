@@ -16,6 +16,7 @@ from .problem import Problem
 
 EPS = 1e-9
 MAX_SLOTS = 64            # slots in the timed model's horizon before the slot is coarsened
+MAX_LIST_SLOTS = 4096     # slots the list schedule that sets the grid may look through
 
 
 def seconds(problem: Problem) -> np.ndarray:
@@ -123,6 +124,9 @@ def grid(problem: Problem, times: np.ndarray) -> tuple[float, bool]:
     exact = slot > 0
     if not exact:
         slot = float(np.nanmin(times)) / 8
+    serial = float(np.nansum(np.nanmax(times, axis=1)))    # every list schedule ends by then
+    if serial / slot > MAX_LIST_SLOTS:                       # times far apart: coarser first
+        slot, exact = slot * math.ceil(serial / slot / MAX_LIST_SLOTS), False
     durations = in_slots(times, slot)
     makespan = schedule_end(problem, list_schedule(problem, durations,
                                                    longest_first(problem, times)), durations)
