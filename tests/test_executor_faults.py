@@ -317,7 +317,8 @@ def test_sigint_and_sigterm_stop_the_children_and_resume_finishes(tmp_path, sig,
     assert events[-1]["event"] == "stop" and events[-1]["signal"] == sig.name
     ends = [e for e in events if e["event"] == "task_end"]
     assert ends and all(e["status"] == "interrupted" for e in ends)
-    assert subprocess.run(["pgrep", "-f", "sleep 30"], capture_output=True).returncode == 1
+    for pattern in (str(marker), "^sleep 30$"):          # the task's shell, and its sleep
+        assert subprocess.run(["pgrep", "-f", pattern], capture_output=True).returncode == 1
     # resume: the interrupted tasks run again (quickly this time) and the run ends
     fast.touch()
     done = cli("run", f, "--journal", journal, "--quiet", "--resume")
