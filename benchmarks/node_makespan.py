@@ -14,6 +14,7 @@ section of the output file, with machine and date.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import random
 import sys
@@ -69,7 +70,8 @@ def run(tasks: int, nodes: int, time_limit: float) -> dict:
 
 def lines(rows: list[dict], time_limit: float) -> list[str]:
     out = ["## Over time", "",
-           f"Machine: {platform.machine()}, Python {platform.python_version()}; date "
+           f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+           f"{platform.python_version()}; date "
            f"{date.today()}. Command: `python benchmarks/node_makespan.py --time-limit "
            f"{time_limit:g}` (seeded random clusters, see the script; every plan verified). "
            "Makespans in hours; the heuristics as ratios to the plan, in the same run.", "",
