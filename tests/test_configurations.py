@@ -296,7 +296,7 @@ def test_the_bound_without_gpu_models_bounds_both_problems(seed):
     kinds = TaskTypes.apply(problem)
     relaxed = _without_models(problem, kinds.count.size + 1)     # always accepted here
     assert relaxed is not None and relaxed[1].count.size <= kinds.count.size
-    bound = _relaxed_bound(relaxed, [place(problem, "first_fit_decreasing")],
+    bound = _relaxed_bound(relaxed, [], [place(problem, "first_fit_decreasing")],
                            get_backend("highs"), SolveOptions(), Budget(None), 1.0)
     assert bound >= brute_force(doc) - 1e-6 and bound >= brute_force(free) - 1e-6
     assert _without_models(allocator.load(free), 10 ** 6) is None    # no models: none

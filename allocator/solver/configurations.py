@@ -84,7 +84,8 @@ def solve_configurations(problem: Problem, engine, options: SolveOptions, budget
         types, patterns, engine, options, budget,
         PRICE_SHARE - reserve - (RELAXED_SHARE if relaxed is not None else 0.0), progress)
     if relaxed is not None and not priced_out:
-        bounds = [bound, _relaxed_bound(relaxed, placed_by.values(), engine, options, budget,
+        bounds = [bound, _relaxed_bound(relaxed, _translated(patterns.items, kinds, relaxed[1]),
+                                        placed_by.values(), engine, options, budget,
                                         PRICE_SHARE - reserve)]
         more, extra, floor, _ = _price(types, patterns, engine, options, budget,  # time left
                                        PRICE_SHARE - reserve, progress)
@@ -245,8 +246,10 @@ def _price(types: Types, patterns: Patterns, engine, options: SolveOptions,
                 break
         if progress is not None:
             progress(budget.spent(), None, best)
-        if not found:                            # priced out: the bound is the LP's value
-            return best, rounds, start, True
+        if not found:                            # nothing new: priced out, or out of time
+            value = -lp.objective                # priced out when the bound meets the LP
+            return best, rounds, start, best is not None and best <= value + TOL * max(
+                1.0, abs(value))
     return best, rounds, start, False
 
 
@@ -261,13 +264,26 @@ def _without_models(problem: Problem, n_types: int) -> tuple[Problem, TaskTypes]
     return (relaxed, kinds) if kinds.count.size < n_types else None
 
 
-def _relaxed_bound(relaxed: tuple[Problem, TaskTypes], placements, engine,
-                   options: SolveOptions, budget: Budget, share: float) -> float | None:
+def _translated(patterns: list[Pattern], kinds: TaskTypes, coarser: TaskTypes
+                ) -> list[Pattern]:
+    """Patterns over ``kinds``' types as patterns over ``coarser``'s (each of whose types
+    is a union of ``kinds``' types)."""
+    to = coarser.type_of[kinds.first]
+    return [Pattern(p.group, tuple((int(to[t]), gpus) for t, gpus in p.slots))
+            for p in patterns]
+
+
+def _relaxed_bound(relaxed: tuple[Problem, TaskTypes], known: list[Pattern], placements,
+                   engine, options: SolveOptions, budget: Budget, share: float
+                   ) -> float | None:
     """A bound on the placed demand from :func:`_without_models`'s relaxation, priced until
-    ``share`` of the time limit; the problem's placements are its first patterns."""
+    ``share`` of the time limit; its first patterns are the problem's (``known``, over its
+    types) and those of ``placements``."""
     problem, kinds = relaxed
     types = Types.of(problem, kinds.first, kinds.count, worth(problem)[kinds.first])
     patterns = Patterns(problem, kinds)
+    for pattern in known:
+        patterns.add(pattern)
     for placed in placements:
         patterns.of(placed)
     if not patterns.items:                       # none of those placed anything
