@@ -265,3 +265,14 @@ def test_times_far_apart_get_a_coarse_grid_not_a_huge_one():
     plan = allocator.solve(doc)
     assert allocator.verify(allocator.load(doc), plan) == []
     assert plan.bound == pytest.approx(1e9) and plan.objective == pytest.approx(1e9, rel=0.02)
+
+
+def test_past_the_models_size_the_list_schedule_is_the_plan(monkeypatch):
+    from allocator.solver import timed
+    monkeypatch.setattr(timed, "MAX_COLUMNS", 1)
+    doc = random_timed(3)
+    plan = allocator.solve(doc)
+    lpt = allocator.solve(doc, method="lpt")
+    assert plan.objective == lpt.objective and plan.solver is None
+    assert allocator.verify(allocator.load(doc), plan) == []
+    assert plan.bound <= brute_force(doc) + 1e-6 <= plan.objective + 2e-6

@@ -9,7 +9,6 @@ import logging
 import math
 from dataclasses import replace
 
-
 from ..backends.base import SolveOptions, Termination
 from ..domain.plan import Plan, Status
 from ..domain.problem import Problem
@@ -26,6 +25,7 @@ MAX_COLUMNS = 200_000      # the largest time-slot model written; past it, the l
 
 def solve_timed(problem: Problem, engine, options: SolveOptions, budget: Budget,
                 common: dict) -> Plan:
+    """The node_makespan plan of ``problem`` within ``budget``, with its bound."""
     times = seconds(problem)
     order = longest_first(problem, times)
     slot, exact = grid(problem, times)
@@ -37,7 +37,7 @@ def solve_timed(problem: Problem, engine, options: SolveOptions, budget: Budget,
     C = timed_columns(problem, durations, horizon)
     best = plan_fields(problem, first, slot)
     solver, started = None, False
-    if 0 < C.n <= MAX_COLUMNS and best["objective"] > bound * (1 + options.mip_gap):
+    if 0 < C.task.size < MAX_COLUMNS and best["objective"] > bound * (1 + options.mip_gap):
         least = math.floor(bound / slot + 1e-9)         # rounded-up times: still a bound
         model = build_timed(problem, C, horizon, least)
         raw = engine.solve(model, replace(options, time_limit=budget.left(),
@@ -50,8 +50,8 @@ def solve_timed(problem: Problem, engine, options: SolveOptions, budget: Budget,
                 best = found
         if exact and raw.bound is not None:
             bound = max(bound, math.ceil(raw.bound - 1e-6) * slot)
-    elif C.n > MAX_COLUMNS:
-        log.info("node_makespan: %d columns, more than %d: the list schedule", C.n,
+    elif C.task.size >= MAX_COLUMNS:
+        log.info("node_makespan: %d columns, %d at most: the list schedule", C.task.size,
                  MAX_COLUMNS)
     value = best.pop("objective")
     status = Status.OPTIMAL if value - bound <= options.mip_gap * max(value, 1e-12) + 1e-9 \
