@@ -13,6 +13,26 @@ from .problem import Problem
 EPS = 1e-9
 
 
+def gpu_capacity(problem: Problem) -> np.ndarray:
+    """Node x GPU: 1 for each GPU a node has, -1 past its last (rows as wide as the most)."""
+    width = max((p.gpus for p in problem.pools), default=0)
+    gpus = np.array([p.gpus for p in problem.pools])[problem.device_pool]
+    return np.where(np.arange(width)[None, :] < gpus[:, None], 1.0, -1.0)
+
+
+def choose_gpus(task, free: np.ndarray) -> tuple[int, ...] | None:
+    """The GPUs ``task`` would use among GPUs with ``free`` fractions (a share: the fullest
+    GPU it fits on, best fit; a gang: the fully free GPUs with the lowest indices; no GPU:
+    ()), or None if they do not hold it."""
+    if task.gpu_share is not None:
+        ok = np.flatnonzero(free >= task.gpu_share - EPS)
+        return (int(ok[np.argmin(free[ok])]),) if ok.size else None
+    if task.gpus:
+        whole = np.flatnonzero(free >= 1 - EPS)
+        return tuple(int(g) for g in whole[:task.gpus]) if whole.size >= task.gpus else None
+    return ()
+
+
 class ClusterState:
     """Free resources per node (``problem.devices`` order) and per GPU."""
 
@@ -22,27 +42,14 @@ class ClusterState:
         self.capacity = requests.offer[problem.device_pool]        # node x resource
         self.free = self.capacity.copy()
         self.need = requests.need                                  # task x resource
-        width = max((p.gpus for p in problem.pools), default=0)
-        gpus = np.array([p.gpus for p in problem.pools])[problem.device_pool]
         # Free fraction of each GPU; -1 marks a GPU the node does not have.
-        self.gpu_free = np.where(np.arange(width)[None, :] < gpus[:, None], 1.0, -1.0)
+        self.gpu_free = gpu_capacity(problem)
         self.allowed = problem.allowed[:, problem.device_pool]     # task x node
 
     def gpu_choice(self, i: int, n: int) -> tuple[int, ...] | None:
-        """The GPUs of node ``n`` task ``i`` would use (a share: the fullest GPU it fits on,
-        best fit; a gang: its fully free GPUs with the lowest indices), or None if it does not
-        fit there."""
-        task = self.problem.tasks[i]
-        free = self.gpu_free[n]
-        if task.gpu_share is not None:
-            ok = np.flatnonzero(free >= task.gpu_share - EPS)
-            if ok.size == 0:
-                return None
-            return (int(ok[np.argmin(free[ok])]),)
-        if task.gpus:
-            whole = np.flatnonzero(free >= 1 - EPS)
-            return tuple(int(g) for g in whole[:task.gpus]) if whole.size >= task.gpus else None
-        return ()
+        """The GPUs of node ``n`` task ``i`` would use now (:func:`choose_gpus`), or None if
+        they do not hold it."""
+        return choose_gpus(self.problem.tasks[i], self.gpu_free[n])
 
     def fitting_nodes(self, i: int) -> np.ndarray:
         """The nodes task ``i`` fits on now (a boolean mask over the nodes)."""

@@ -12,9 +12,9 @@ from functools import reduce
 
 import numpy as np
 
+from .cluster_state import EPS, choose_gpus, gpu_capacity
 from .problem import Problem
 
-EPS = 1e-9
 MAX_SLOTS = 64            # slots in the timed model's horizon before the slot is coarsened
 MAX_LIST_SLOTS = 4096     # slots the list schedule that sets the grid may look through
 
@@ -57,9 +57,7 @@ class Timeline:
         requests = problem.node_requests
         self.capacity = requests.offer[problem.device_pool]            # node x resource
         self.need = requests.need                                      # task x resource
-        width = max((p.gpus for p in problem.pools), default=0)
-        gpus = np.array([p.gpus for p in problem.pools])[problem.device_pool]
-        self.gpu_capacity = np.where(np.arange(width)[None, :] < gpus[:, None], 1.0, -1.0)
+        self.gpu_capacity = gpu_capacity(problem)                      # node x GPU
         self.free = np.repeat(self.capacity[None], slots, axis=0)      # slot x node x resource
         self.gpu_free = np.repeat(self.gpu_capacity[None], slots, axis=0)
 
@@ -72,21 +70,13 @@ class Timeline:
 
     def gpus_at(self, i: int, n: int, start: int, length: int) -> tuple[int, ...] | None:
         """The GPUs task ``i`` would hold on node ``n`` from slot ``start`` for ``length``
-        slots (a share: the fullest GPU it fits on; a gang: the lowest free ones; none: ()),
-        or None when it does not fit there then."""
+        slots (:func:`~allocator.domain.cluster_state.choose_gpus` on each GPU's free part
+        throughout), or None when it does not fit there then."""
         self._reach(start + length)
         window = slice(start, start + length)
         if np.any(self.free[window, n] < self.need[i] - EPS):
             return None
-        task = self.problem.tasks[i]
-        if task.gpu_share is None and not task.gpus:
-            return ()
-        least = self.gpu_free[window, n].min(axis=0)       # each GPU's free part throughout
-        if task.gpu_share is not None:
-            ok = np.flatnonzero(least >= task.gpu_share - EPS)
-            return (int(ok[np.argmin(least[ok])]),) if ok.size else None
-        whole = np.flatnonzero(least >= 1 - EPS)
-        return tuple(int(g) for g in whole[:task.gpus]) if whole.size >= task.gpus else None
+        return choose_gpus(self.problem.tasks[i], self.gpu_free[window, n].min(axis=0))
 
     def earliest(self, i: int, n: int, length: int) -> tuple[int, tuple[int, ...]]:
         """The first slot from which task ``i`` fits on node ``n`` for ``length`` slots (it
