@@ -106,10 +106,11 @@ def longest_first(problem: Problem, times: np.ndarray) -> np.ndarray:
     return np.lexsort((np.arange(len(problem.tasks)), -gpus, -fastest))
 
 
-def grid(problem: Problem, times: np.ndarray) -> tuple[float, bool]:
-    """The slot (seconds) and whether it divides every time: the longest that does, unless
-    the list schedule (longest first) then needs more than MAX_SLOTS of them; then one so
-    coarse that it needs at most about that many, each time rounded up."""
+def grid(problem: Problem, times: np.ndarray) -> tuple[float, bool, dict]:
+    """The slot (seconds), whether it divides every time, and the list schedule (longest
+    first) on it. The slot is the longest that divides every time, unless that schedule then
+    needs more than MAX_SLOTS of them; then one so coarse that it needs at most about that
+    many, each time rounded up."""
     slot = exact_slot(times)
     exact = slot > 0
     if not exact:
@@ -117,12 +118,14 @@ def grid(problem: Problem, times: np.ndarray) -> tuple[float, bool]:
     serial = float(np.nansum(np.nanmax(times, axis=1)))    # every list schedule ends by then
     if serial / slot > MAX_LIST_SLOTS:                       # times far apart: coarser first
         slot, exact = slot * math.ceil(serial / slot / MAX_LIST_SLOTS), False
+    order = longest_first(problem, times)
     durations = in_slots(times, slot)
-    makespan = schedule_end(problem, list_schedule(problem, durations,
-                                                   longest_first(problem, times)), durations)
+    schedule = list_schedule(problem, durations, order)
+    makespan = schedule_end(problem, schedule, durations)
     if makespan > MAX_SLOTS:
-        return slot * math.ceil(makespan / MAX_SLOTS), False
-    return slot, exact
+        slot, exact = slot * math.ceil(makespan / MAX_SLOTS), False
+        schedule = list_schedule(problem, in_slots(times, slot), order)
+    return slot, exact, schedule
 
 
 def schedule_end(problem: Problem, chosen: dict, durations: np.ndarray) -> int:

@@ -45,6 +45,6 @@ def timed_schedule(problem: Problem, method: str
                    ) -> tuple[dict[int, tuple[int, int, tuple[int, ...]]], float]:
     """Task index -> (node, start slot, GPUs) by ``method``, and the slot in seconds."""
     times = seconds(problem)
-    slot, _ = grid(problem, times)
+    slot, _, _ = grid(problem, times)
     chosen = list_schedule(problem, in_slots(times, slot), _orders(problem, times)[method])
     return {problem.task_index[t]: v for t, v in chosen.items()}, slot

@@ -12,8 +12,7 @@ from dataclasses import replace
 from ..backends.base import SolveOptions, Termination
 from ..domain.plan import Plan, Status
 from ..domain.problem import Problem
-from ..domain.timeline import (grid, in_slots, list_schedule, longest_first, schedule_end,
-                               seconds)
+from ..domain.timeline import grid, in_slots, schedule_end, seconds
 from ..model.timed_nodes import build_timed, decode, encode, timed_columns
 from ..objectives.node_makespan import capacity_bound, plan_fields
 from .budget import Budget
@@ -27,10 +26,8 @@ def solve_timed(problem: Problem, engine, options: SolveOptions, budget: Budget,
                 common: dict) -> Plan:
     """The node_makespan plan of ``problem`` within ``budget``, with its bound."""
     times = seconds(problem)
-    order = longest_first(problem, times)
-    slot, exact = grid(problem, times)
+    slot, exact, by_name = grid(problem, times)         # and the list schedule on it
     durations = in_slots(times, slot)
-    by_name = list_schedule(problem, durations, order)
     first = {problem.task_index[t]: v for t, v in by_name.items()}
     horizon = schedule_end(problem, by_name, durations)
     bound = capacity_bound(problem)
