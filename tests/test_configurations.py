@@ -285,7 +285,8 @@ def test_the_bound_without_gpu_models_bounds_both_problems(seed):
     # and without them.
     from allocator.heuristics.placement import place
     from allocator.solver.budget import Budget
-    from allocator.solver.configurations import _relaxed_bound, _without_models
+    from allocator.solver.configurations import (Patterns, _relaxed_bound, _translated,
+                                                 _without_models)
     doc = random_cluster(seed)
     for t in doc["tasks"]:
         if t.get("gpus") or t.get("gpu_share"):
@@ -296,8 +297,11 @@ def test_the_bound_without_gpu_models_bounds_both_problems(seed):
     kinds = TaskTypes.apply(problem)
     relaxed = _without_models(problem, kinds.count.size + 1)     # always accepted here
     assert relaxed is not None and relaxed[1].count.size <= kinds.count.size
-    bound = _relaxed_bound(relaxed, [], [place(problem, "first_fit_decreasing")],
-                           get_backend("highs"), SolveOptions(), Budget(None), 1.0)
-    assert bound >= brute_force(doc) - 1e-6 and bound >= brute_force(free) - 1e-6
+    patterns = Patterns(problem, kinds)                 # the problem's own, read over
+    patterns.of(place(problem, "first_fit_decreasing"))  # the relaxation's types; or none
+    for known in (_translated(patterns.items, kinds, relaxed[1]), []):
+        bound = _relaxed_bound(relaxed, known, get_backend("highs"), SolveOptions(),
+                               Budget(None), 1.0)
+        assert bound >= brute_force(doc) - 1e-6 and bound >= brute_force(free) - 1e-6
     assert _without_models(allocator.load(free), 10 ** 6) is None    # no models: none
 

@@ -85,8 +85,7 @@ def solve_configurations(problem: Problem, engine, options: SolveOptions, budget
         PRICE_SHARE - reserve - (RELAXED_SHARE if relaxed is not None else 0.0), progress)
     if relaxed is not None and not priced_out:
         bounds = [bound, _relaxed_bound(relaxed, _translated(patterns.items, kinds, relaxed[1]),
-                                        placed_by.values(), engine, options, budget,
-                                        PRICE_SHARE - reserve)]
+                                        engine, options, budget, PRICE_SHARE - reserve)]
         more, extra, floor, _ = _price(types, patterns, engine, options, budget,  # time left
                                        PRICE_SHARE - reserve, progress)
         rounds, lp_floor = rounds + extra, floor if floor is not None else lp_floor
@@ -273,20 +272,17 @@ def _translated(patterns: list[Pattern], kinds: TaskTypes, coarser: TaskTypes
             for p in patterns]
 
 
-def _relaxed_bound(relaxed: tuple[Problem, TaskTypes], known: list[Pattern], placements,
-                   engine, options: SolveOptions, budget: Budget, share: float
-                   ) -> float | None:
+def _relaxed_bound(relaxed: tuple[Problem, TaskTypes], known: list[Pattern], engine,
+                   options: SolveOptions, budget: Budget, share: float) -> float | None:
     """A bound on the placed demand from :func:`_without_models`'s relaxation, priced until
     ``share`` of the time limit; its first patterns are the problem's (``known``, over its
-    types) and those of ``placements``."""
+    types: the starting placements' among them)."""
     problem, kinds = relaxed
     types = Types.of(problem, kinds.first, kinds.count, worth(problem)[kinds.first])
     patterns = Patterns(problem, kinds)
     for pattern in known:
         patterns.add(pattern)
-    for placed in placements:
-        patterns.of(placed)
-    if not patterns.items:                       # none of those placed anything
+    if not patterns.items:                       # the problem's placed nothing
         if not patterns.of(place(problem, "first_fit_decreasing")):
             return 0.0                           # first fit places any task that fits alone
     bound, rounds, _, priced_out = _price(types, patterns, engine, options, budget, share)
