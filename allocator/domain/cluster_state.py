@@ -67,10 +67,10 @@ class ClusterState:
         task = self.problem.tasks[i]
         gpus = self.gpu_choice(i, n) if gpus is None else gpus
         self.free[n] -= self.need[i]
-        share = task.gpu_share if task.gpu_share is not None else (1.0 if gpus else 0.0)
-        for g in gpus:
-            self.gpu_free[n, g] -= share
-        return Placement(self.problem.devices[n], tuple(gpus), share)
+        placed = Placement.of(task, self.problem.devices[n], gpus)
+        for g in placed.gpus:
+            self.gpu_free[n, g] -= placed.gpu_share
+        return placed
 
     def fill(self, placed: dict[str, Placement], order: np.ndarray) -> dict[str, Placement]:
         """``placed`` with each task of ``order`` it lacks added on the first node it fits

@@ -55,6 +55,14 @@ class Placement:
     gpus: tuple[int, ...] = ()
     gpu_share: float = 0.0
 
+    @classmethod
+    def of(cls, task, node: str, gpus) -> "Placement":
+        """``task`` (a :class:`~allocator.domain.problem.Task`) on ``gpus`` of ``node``: its
+        share of each when it shares one, else 1 for whole GPUs, 0 with none."""
+        gpus = tuple(gpus)
+        share = task.gpu_share if task.gpu_share is not None else (1.0 if gpus else 0.0)
+        return cls(node, gpus, share)
+
 
 @dataclass(frozen=True)
 class Plan:

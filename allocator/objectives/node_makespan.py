@@ -54,8 +54,7 @@ def plan_fields(problem: Problem, chosen: dict[int, tuple[int, int, tuple[int, .
     schedule, placements = [], {}
     for i, (n, s, gpus) in sorted(chosen.items()):
         task, node = problem.tasks[i], problem.devices[n]
-        share = task.gpu_share if task.gpu_share is not None else (1.0 if gpus else 0.0)
-        placements[task.name] = Placement(node, tuple(gpus), share)
+        placements[task.name] = Placement.of(task, node, gpus)
         start = s * slot
         schedule.append(Slot(task.name, node, start,
                              start + float(times[i, problem.device_pool[n]])))

@@ -339,6 +339,5 @@ def _invert(problem: Problem, kinds: TaskTypes, patterns: list[Pattern],
     out = {}
     for i, node, gpus in zip(tasks, slot_nodes, slot_gpus):
         task = problem.tasks[i]
-        share = task.gpu_share if task.gpu_share is not None else (1.0 if gpus else 0.0)
-        out[task.name] = Placement(problem.devices[node], tuple(gpus), share)
+        out[task.name] = Placement.of(task, problem.devices[node], gpus)
     return out
