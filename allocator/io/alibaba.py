@@ -12,57 +12,18 @@ nodes' own names. A malformed row is refused naming its file, line and column.
 
 from __future__ import annotations
 
-import csv
 import math
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
 from ..errors import ProblemError
+from .csv_rows import rows, whole
 
 NODE_COLUMNS = ("sn", "cpu_milli", "memory_mib", "gpu", "model")
 POD_COLUMNS = ("name", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli")
 OPTIONAL_POD_COLUMNS = ("gpu_spec", "qos")      # absent from the multigpu lists: empty
 MAX_GPUS = 1024
-
-
-def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, row) for each data row, after checking the header."""
-    try:
-        handle = path.open(newline="", encoding="utf-8")
-    except OSError as exc:
-        raise ProblemError(f"cannot read {path}: {exc.strerror or exc}") from None
-    with handle:
-        reader = csv.DictReader(handle)
-        try:
-            header = reader.fieldnames or []
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise ProblemError(f"{path}: not a CSV file ({exc})") from None
-        missing = [c for c in columns if c not in header]
-        if missing:
-            raise ProblemError(f"{path}: missing column{'s' * (len(missing) > 1)} "
-                               f"{', '.join(missing)} (found: {', '.join(header) or 'none'})")
-        try:
-            for row in reader:
-                if None in row or any(v is None for v in row.values()):
-                    raise ProblemError(f"{path}, line {reader.line_num}: expected "
-                                       f"{len(header)} fields")
-                yield reader.line_num, row
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise ProblemError(f"{path}, line {reader.line_num}: {exc}") from None
-
-
-def _whole(row: dict[str, str], column: str, where: str, *, low: int = 0,
-           high: int | None = None) -> int:
-    text = row[column].strip()
-    try:
-        value = int(text)
-    except ValueError:
-        raise ProblemError(f"{where}: {column} must be a whole number, got {text!r}") from None
-    if value < low or (high is not None and value > high):
-        span = f"from {low} to {high:,}" if high is not None else f"at least {low}"
-        raise ProblemError(f"{where}: {column} must be {span}, got {value}")
-    return value
 
 
 def _unique_name(row: dict[str, str], column: str, what: str, where: str, line: int,
@@ -82,12 +43,12 @@ def read_nodes(path: str | Path) -> list[dict[str, Any]]:
     path = Path(path)
     groups: dict[tuple, list[str]] = defaultdict(list)
     seen: dict[str, int] = {}
-    for line, row in _rows(path, NODE_COLUMNS):
+    for line, row in rows(path, NODE_COLUMNS):
         where = f"{path}, line {line}"
         name = _unique_name(row, "sn", "node", where, line, seen)
-        cpu = _whole(row, "cpu_milli", where, low=1)
-        memory = _whole(row, "memory_mib", where, low=1)
-        gpus = _whole(row, "gpu", where, high=MAX_GPUS)
+        cpu = whole(row, "cpu_milli", where, low=1)
+        memory = whole(row, "memory_mib", where, low=1)
+        gpus = whole(row, "gpu", where, high=MAX_GPUS)
         model = row["model"].strip()
         if gpus and not model:
             raise ProblemError(f"{where}: node {name!r} has {gpus} GPUs but no model")
@@ -110,13 +71,13 @@ def read_pods(path: str | Path) -> list[dict[str, Any]]:
     """Tasks: cores, memory, whole GPUs or a share of one, accepted GPU models, QoS."""
     path = Path(path)
     tasks, seen = [], {}
-    for line, row in _rows(path, POD_COLUMNS):
+    for line, row in rows(path, POD_COLUMNS):
         where = f"{path}, line {line}"
         row = {c: "" for c in OPTIONAL_POD_COLUMNS} | row
         name = _unique_name(row, "name", "pod", where, line, seen)
         task: dict[str, Any] = {"name": name}
-        cpu = _whole(row, "cpu_milli", where)
-        memory = _whole(row, "memory_mib", where)
+        cpu = whole(row, "cpu_milli", where)
+        memory = whole(row, "memory_mib", where)
         if cpu:
             task["cpu"] = _cores(cpu)
         if memory:
@@ -132,8 +93,8 @@ def read_pods(path: str | Path) -> list[dict[str, Any]]:
 
 
 def _gpus(row: dict[str, str], where: str) -> dict[str, Any]:
-    count = _whole(row, "num_gpu", where, high=MAX_GPUS)
-    milli = _whole(row, "gpu_milli", where, high=1000)
+    count = whole(row, "num_gpu", where, high=MAX_GPUS)
+    milli = whole(row, "gpu_milli", where, high=1000)
     spec = [m.strip() for m in row["gpu_spec"].split("|") if m.strip()]
     if count == 0:
         if milli:

@@ -323,8 +323,17 @@ class _Reader:
             demand=demand,
             job=read_job(doc, path, what, self.base),
             timeout=self.field(doc, "timeout", F["timeout"], path),
+            release=self.field(doc, "release", F["release"], path, default=0.0,
+                               allow_zero=True),
+            devices=self._devices(doc, path),
             **read_requests(self, doc, path, what),
         )
+
+    def _devices(self, doc: Mapping, path: str) -> int:
+        devices = self.field(doc, "devices", TASK_FIELDS["devices"], path, default=1)
+        if devices < 1:
+            raise ProblemError(f"must be at least 1, got {devices}", f"{path}.devices")
+        return devices
 
     def table(self, doc: Any, key: str, pool_names: list[str], task_names: list[str]) -> dict:
         """A per-task, per-pool table (``throughput``, ``time`` or ``cost``)."""

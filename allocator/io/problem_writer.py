@@ -49,6 +49,10 @@ def to_dict(problem: Problem) -> dict[str, Any]:
             d.update(t.job.to_dict())
         if t.timeout is not None:
             d["timeout"] = t.timeout
+        if t.release:
+            d["release"] = t.release
+        if t.devices != 1:
+            d["devices"] = t.devices
         d.update(requests_to_dict(t))
         tasks.append(d)
     doc["tasks"] = tasks

@@ -129,6 +129,12 @@ TASK_FIELDS: dict[str, Field] = {
     "qos": Field("str", "Its quality-of-service class, as the cluster names it (`LS`, `BE`, "
                  "`Guaranteed`, ...); kept with the plan."),
     "requests": Field("number_map", "More resources it requests on its node, by name."),
+    "release": Field("quantity", "When it arrives (e.g. `2h`, default 0): it may not start "
+                     "before. For `allocator simulate`; the plans of `solve` start every task at "
+                     "time 0.", dimension="time"),
+    "devices": Field("int", "Devices of one pool it holds at once (a gang; default 1). For "
+                     "`allocator simulate`, where a gang runs at `devices` x its throughput.",
+                     maximum=100_000),
 }
 
 _QUANTITY_EXAMPLE = {"bytes": "80GiB", "flop": "2.5e18 FLOP", "flop_rate": "400 TFLOP/s",

@@ -1,0 +1,68 @@
+"""The jobs of an online problem as arrays: the problem's tasks, in order of arrival.
+
+A task is a job: ``compute`` is its work, ``release`` its arrival, ``devices`` the GPUs of one
+pool it holds at once (a gang), ``weight`` its priority weight. Its rate on a pool is
+``devices`` x its throughput there (the pool's, or the problem's ``throughput`` table), 0 where
+it may not run or where the gang is larger than the pool.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..domain.problem import Problem
+from ..errors import ProblemError
+
+
+@dataclass(frozen=True)
+class JobSet:
+    names: tuple[str, ...]          # task names, in arrival order
+    arrival: np.ndarray             # s
+    work: np.ndarray                # work units (steps, FLOP): the task's compute
+    gang: np.ndarray                # devices held at once
+    rate: np.ndarray                # [job, pool] work units per second of the whole gang
+    weight: np.ndarray
+    pools: tuple[str, ...]
+    counts: np.ndarray              # devices per pool
+    order: np.ndarray               # index in problem.tasks of each job
+
+    @property
+    def size(self) -> int:
+        return len(self.names)
+
+    @property
+    def fastest(self) -> np.ndarray:
+        """Each job's time alone on its fastest pool: no schedule finishes it sooner."""
+        return self.work / self.rate.max(axis=1)
+
+    @classmethod
+    def from_problem(cls, problem: Problem) -> "JobSet":
+        """The problem's tasks as jobs; a task without work, or that can run nowhere, is
+        refused naming it."""
+        if problem.on_nodes:
+            raise ProblemError("allocator simulate plans pools of devices ('pools:'); a "
+                               "cluster of nodes ('nodes:') is not simulated yet")
+        tasks = problem.tasks
+        for t in tasks:
+            if t.compute is None:
+                raise ProblemError(f"task {t.name!r} has no compute (its work); a simulation "
+                                   "needs it to know when the task is done")
+        counts = np.array([p.count for p in problem.pools], dtype=np.int64)
+        gang = np.array([t.devices for t in tasks], dtype=np.int64)
+        rate = np.where(problem.allowed, problem.rate, 0.0) * gang[:, None]
+        rate[gang[:, None] > counts[None, :]] = 0.0
+        for i in np.flatnonzero(~(rate > 0).any(axis=1)):
+            t = tasks[int(i)]
+            biggest = max(problem.pools, key=lambda p: p.count)
+            why = (f"it holds {t.devices} devices at once and the largest pool, "
+                   f"{biggest.name!r}, has {biggest.count}" if t.devices > biggest.count
+                   else "its throughput is 0 on every pool it may use")
+            raise ProblemError(f"task {t.name!r} can run on no pool: {why}")
+        release = np.array([t.release for t in tasks], dtype=float)
+        order = np.argsort(release, kind="stable")
+        return cls(names=tuple(tasks[int(i)].name for i in order), arrival=release[order],
+                   work=np.array([float(t.compute) for t in tasks])[order], gang=gang[order],
+                   rate=rate[order], weight=np.array([t.weight for t in tasks])[order],
+                   pools=tuple(p.name for p in problem.pools), counts=counts, order=order)

@@ -1,0 +1,23 @@
+"""The online policies, one module each, behind one registry: ``make(name, seed)``."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from ...errors import ProblemError
+from .base import Policy, View
+
+NAMES = ("fifo", "las", "gandiva", "max_min_fairness", "min_makespan", "finish_time_fairness",
+         "min_jct", "optimal")
+
+
+def make(name: str, seed: int = 0) -> Policy:
+    if name not in NAMES:
+        import difflib
+        close = difflib.get_close_matches(name, NAMES, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ProblemError(f"unknown policy {name!r}{hint} (policies: {', '.join(NAMES)})")
+    return import_module(f"{__name__}.{name}").make(seed)
+
+
+__all__ = ["NAMES", "Policy", "View", "make"]

@@ -1,0 +1,85 @@
+"""Where every job stands at the simulated or real clock's ``now``: arrived or not, work left,
+done (and when), running this round and on which pool, what it has used and been preempted."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .jobs import JobSet
+from .policies.base import View
+
+FUTURE, WAITING, RUNNING, DONE = "future", "waiting", "running", "done"
+
+
+class OnlineState:
+    def __init__(self, jobs: JobSet):
+        n, pools = jobs.rate.shape
+        self.jobs = jobs
+        self.now = float(jobs.arrival[0]) if n else 0.0
+        self.remaining = jobs.work.astype(float).copy()
+        self.finish = np.full(n, np.nan)
+        self.arrived = 0                         # jobs[:arrived] have arrived (arrival order)
+        self.present = np.zeros(n, dtype=bool)   # arrived and not done
+        self.running = np.zeros(n, dtype=bool)   # in the round that ran last
+        self.pool = np.full(n, -1)               # the pool of its last round
+        self.preemptions = np.zeros(n, dtype=np.int64)
+        self.service = np.zeros(n)               # device-seconds it has held
+        self.busy = np.zeros(pools)              # device-seconds each pool has been held
+
+    def admit(self) -> np.ndarray:
+        """The jobs that have arrived by ``now`` since the last call."""
+        stop = int(np.searchsorted(self.jobs.arrival, self.now, side="right"))
+        new = np.arange(self.arrived, stop)
+        self.present[new] = True
+        self.arrived = stop
+        return new
+
+    @property
+    def next_arrival(self) -> float | None:
+        return float(self.jobs.arrival[self.arrived]) if self.arrived < self.jobs.size else None
+
+    def status(self, job: int) -> str:
+        if job >= self.arrived:
+            return FUTURE
+        if not self.present[job]:
+            return DONE
+        return RUNNING if self.running[job] else WAITING
+
+    def view(self) -> View:
+        k = np.flatnonzero(self.present)
+        j = self.jobs
+        return View(now=self.now, jobs=k, rate=j.rate[k], gang=j.gang[k], weight=j.weight[k],
+                    remaining=self.remaining[k], age=self.now - j.arrival[k], counts=j.counts)
+
+    def run(self, jobs: np.ndarray, pools: np.ndarray, round_s: float,
+            restart_s: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+        """Run ``jobs`` on ``pools`` for one round from ``now``: each does the whole steps its
+        rate allows in the round (``floor(rate x round)``, as Gavel's simulator counts them),
+        capped at its work left, after ``restart_s`` when it did not run on that pool in the
+        last round (a preemption or a first start). Returns each job's busy seconds and the
+        jobs that finished; ``now`` moves to the end of the round (its last job's end)."""
+        rate = self.jobs.rate[jobs, pools]
+        restart = np.where((self.pool[jobs] != pools) | ~self.running[jobs], restart_s, 0.0)
+        budget = rate * (round_s - restart)
+        steps = np.minimum(np.floor(budget), self.remaining[jobs])
+        steps = np.where(steps > 0, steps, np.minimum(budget, self.remaining[jobs]))
+        seconds = steps / rate + restart
+        self.remaining[jobs] -= steps
+        held = seconds * self.jobs.gang[jobs]
+        np.add.at(self.busy, pools, held)
+        self.service[jobs] += held
+        stopped = self.running.copy()
+        stopped[jobs] = False
+        self.preemptions[stopped & self.present] += 1
+        moved = self.running[jobs] & (self.pool[jobs] != pools)
+        self.preemptions[jobs[moved]] += 1
+        self.running[:] = False
+        self.running[jobs] = True
+        self.pool[jobs] = pools
+        done = self.remaining[jobs] <= 0
+        finished = jobs[done]
+        self.finish[finished] = self.now + seconds[done]
+        self.present[finished] = False
+        self.running[finished] = False
+        self.now += float(seconds.max())
+        return seconds, finished
