@@ -18,11 +18,12 @@ from ..errors import AllocatorError, ProblemError
 # Commands are listed in the help in the order these modules register them.
 from . import planning  # noqa: I001
 from . import running
+from . import simulating
 from . import importing
 from . import info
 from .common import app, err
 
-COMMANDS = (planning, running, importing, info)          # each registers its commands on the app
+COMMANDS = (planning, running, simulating, importing, info)          # each registers its commands on the app
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -109,3 +109,37 @@ def job_types(path: str | Path) -> dict[str, str]:
     space sharing)."""
     return {str(row["job_id"]).strip(): row["job_type"].strip()
             for _, row in rows(Path(path), ("job_id", "job_type"))}
+
+
+def pair_rates(throughputs: str | Path, job_list: str | Path, names: tuple[str, ...],
+               gangs, pools: tuple[str, ...]):
+    """Space sharing from Gavel's ``simulation_throughputs.json``: each job's class (its
+    job type and scale factor) and ``rates[pool, class, other class] = (this job's rate, the
+    other's)`` when the two share the same devices (0 where they may not: different scale
+    factors, or a pair the file does not list). ``names``: the jobs' task names (job ids) in
+    the simulation's order; ``gangs`` their scale factors."""
+    import json
+
+    import numpy as np
+    path = Path(throughputs)
+    try:
+        table = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ProblemError(f"cannot read the pair throughputs {path}: {exc}") from None
+    missing = [p for p in pools if p not in table]
+    if missing:
+        raise ProblemError(f"{path} has no throughputs for GPU type "
+                           f"{', '.join(map(repr, missing))} (it has {', '.join(table)})")
+    types = job_types(job_list)
+    keys = [f"({types[n]!r}, {int(g)})" for n, g in zip(names, gangs)]
+    classes = sorted(set(keys))
+    kind = np.searchsorted(np.array(classes), np.array(keys))
+    rates = np.zeros((len(pools), len(classes), len(classes), 2))
+    for t, pool in enumerate(pools):
+        for a, key in enumerate(classes):
+            row = table[pool].get(key, {})
+            for b, other in enumerate(classes):
+                pair = row.get(other)
+                if isinstance(pair, list) and len(pair) == 2 and min(pair) > 0:
+                    rates[t, a, b] = pair
+    return kind, rates

@@ -27,6 +27,18 @@ class JobSet:
     pools: tuple[str, ...]
     counts: np.ndarray              # devices per pool
     order: np.ndarray               # index in problem.tasks of each job
+    # space sharing (two jobs on the same devices): each job's class, and per pool and pair of
+    # classes the two jobs' rates when they share (0: they may not); None: no sharing
+    kind: np.ndarray | None = None
+    pair_rate: np.ndarray | None = None     # [pool, class, class, 2]
+
+    @property
+    def shares(self) -> bool:
+        return self.pair_rate is not None
+
+    def paired(self, a: np.ndarray, b: np.ndarray, pool: np.ndarray) -> np.ndarray:
+        """[unit, 2]: the rates of jobs a and b sharing gang devices of ``pool``."""
+        return self.pair_rate[pool, self.kind[a], self.kind[b]]
 
     @property
     def size(self) -> int:

@@ -1,13 +1,15 @@
 """The re-planner: each round, what runs where.
 
-It keeps the policy's allocation (the time share of each job on each pool) and recomputes it
-when jobs have come or gone, at most once every ``reset_every`` seconds (Gavel's rule). Each
-round it hands every pool's devices to the jobs furthest behind their share on that pool:
-priority = share / fraction of the pool's time the job has had since the last recomputation,
-ties broken by the deficit carried over from earlier periods, then the share (Gavel's rounds,
-scheduler.py ``_update_priorities`` and ``_schedule_jobs_on_workers_helper``). A gang takes
-all its devices in the round or none. The same re-planner drives the simulator and the
-executor; neither decides anything itself.
+It keeps the policy's allocation (the time share of each job, or pair of jobs sharing devices,
+on each pool) and recomputes it when jobs have come or gone, at most once every
+``reset_every`` seconds (Gavel's rule). Each round it hands every pool's devices to the units
+furthest behind their share on that pool: priority = share / fraction of the pool's time the
+unit has had since the last recomputation, ties broken by the deficit carried over from
+earlier periods, then the share (Gavel's rounds, scheduler.py ``_update_priorities`` and
+``_schedule_jobs_on_workers_helper``). A policy with ``lag_first`` is served by the time each
+unit is owed instead, a unit given all its time on a pool first. A gang takes all its devices
+in the round or none. The same re-planner drives the simulator and the executor; neither
+decides anything itself.
 """
 
 from __future__ import annotations
@@ -18,20 +20,46 @@ from dataclasses import dataclass
 import numpy as np
 
 from .jobs import JobSet
-from .policies.base import Policy
+from .policies.base import Packed, Policy
 from .state import OnlineState
 
-NEW_JOB = 1e9          # priority scale of a job with a share and no time yet (Gavel's)
+NEW_JOB = 1e9          # priority scale of a unit with a share and no time yet (Gavel's)
 
 
 @dataclass(frozen=True)
 class Round:
-    jobs: np.ndarray        # the jobs that run this round, in the order they were chosen
-    pools: np.ndarray       # the pool each runs on
+    jobs: np.ndarray        # each unit's job, in the order the units were chosen
+    pools: np.ndarray       # the pool each unit runs on
+    partners: np.ndarray    # the job sharing the unit's devices, or -1
+    pair_rows: np.ndarray   # the pair's row in the re-planner, or -1
 
     @property
     def empty(self) -> bool:
         return len(self.jobs) == 0
+
+
+class Units:
+    """Share, time since the last reset and deficit per pool, one row per unit."""
+
+    def __init__(self, rows: int, pools: int):
+        self.share = np.zeros((rows, pools))
+        self.time_on = np.zeros((rows, pools))
+        self.deficit = np.zeros((rows, pools))
+
+    def grow(self, rows: int) -> None:
+        pad = np.zeros((rows - len(self.share), self.share.shape[1]))
+        self.share, self.time_on, self.deficit = (np.r_[a, pad] for a in
+                                                  (self.share, self.time_on, self.deficit))
+
+    def start(self, rows: np.ndarray, initial: float) -> None:
+        self.share[rows] = 0.0
+        self.time_on[rows] = initial
+        self.deficit[rows] = 0.0
+
+    def reset(self, rows: np.ndarray, elapsed: float, initial: float) -> None:
+        received = self.time_on[rows] - initial
+        self.deficit[rows] += self.share[rows] * elapsed - received
+        self.time_on[rows] = initial
 
 
 class Replanner:
@@ -40,94 +68,166 @@ class Replanner:
         n, pools = jobs.rate.shape
         self.jobs, self.policy = jobs, policy
         self.round_s, self.reset_every = float(round_s), float(reset_every)
-        self.share = np.zeros((n, pools))        # the allocation
-        self.time_on = np.zeros((n, pools))      # seconds run per pool since the last reset
+        self.single = Units(n, pools)
+        self.pair = Units(0, pools)
+        self.members = np.zeros((0, 2), dtype=np.int64)    # pair row -> its two jobs
+        self.live = np.zeros(0, dtype=bool)                # both members present
+        self.pair_row: dict[tuple[int, int], int] = {}
+        self.pairs_made = 0
         self.pool_time = np.zeros(pools)
-        self.deficit = np.zeros((n, pools))
         self.last_reset = 0.0
         self.stale = False                       # jobs came or went since the allocation
         self.allocations = 0                     # how many times the policy was asked
         self.pool_order = random.Random(seed + 5)   # pool order, for policies that shuffle it
 
+    @property
+    def share(self) -> np.ndarray:
+        """The single jobs' shares, [job, pool]."""
+        return self.single.share
+
     def arrived(self, jobs: np.ndarray) -> None:
         if len(jobs):
-            self.time_on[jobs] = self.round_s / 2      # Gavel's initial time, so a new job's
-            self.deficit[jobs] = 0.0                   # fraction is not 0
-            self.share[jobs] = 0.0
-            self.stale = True
+            self.single.start(jobs, self.round_s / 2)   # Gavel's initial time, so that a new
+            self.stale = True                           # job's fraction is not 0
 
     def departed(self, jobs: np.ndarray) -> None:
         if len(jobs):
-            self.share[jobs] = 0.0
+            self.single.share[jobs] = 0.0
+            gone = np.isin(self.members, jobs).any(axis=1) & self.live
+            self.live[gone] = False
+            self.pair.share[gone] = 0.0
+            for a, b in self.members[gone].tolist():
+                del self.pair_row[(a, b)]
             self.stale = True
 
-    def ran(self, jobs: np.ndarray, pools: np.ndarray, seconds: np.ndarray) -> None:
-        np.add.at(self.time_on, (jobs, pools), seconds)
-        np.add.at(self.pool_time, pools, seconds)
+    def ran(self, plan: Round, seconds: np.ndarray) -> None:
+        alone = plan.pair_rows < 0
+        np.add.at(self.single.time_on, (plan.jobs[alone], plan.pools[alone]), seconds[alone])
+        np.add.at(self.pair.time_on, (plan.pair_rows[~alone], plan.pools[~alone]),
+                  seconds[~alone])
+        np.add.at(self.pool_time, plan.pools, seconds)
 
     def plan(self, state: OnlineState) -> Round:
+        """The next round. When the allocation is out of date but not yet due, and leaves the
+        cluster idle with jobs waiting, it is recomputed at once (an idle cluster gains
+        nothing by waiting; Gavel's simulator in that case waits for the interval)."""
         present = np.flatnonzero(state.present)
         now = state.now
-        if self.stale and (now - self.last_reset >= self.reset_every or self.last_reset == 0):
-            self._reset(present, now)
-            view = state.view()
-            self.share[present] = self.policy.allocate(view)
-            self.allocations += 1
-            self.stale = False
-        return self._select(present, now)
+        due = now - self.last_reset >= self.reset_every or self.last_reset == 0
+        if self.stale and due:
+            self._recompute(state, present)
+        plan = self._select(present, now)
+        if plan.empty and self.stale and len(present):
+            self._recompute(state, present)
+            plan = self._select(present, now)
+        return plan
+
+    def _recompute(self, state: OnlineState, present: np.ndarray) -> None:
+        self._reset(present, state.now)
+        self._allocate(state.view())
+        self.stale = False
 
     def _reset(self, present: np.ndarray, now: float) -> None:
-        """A new period: what each job should have had since the last reset minus what it had
+        """A new period: what each unit should have had since the last reset minus what it had
         is added to its deficit, and the time counts start again."""
-        elapsed = now - self.last_reset
-        received = self.time_on[present] - self.round_s / 2
-        self.deficit[present] += self.share[present] * elapsed - received
-        self.time_on[present] = self.round_s / 2
-        self.pool_time[:] = self.round_s / 2 * len(present)
+        elapsed, initial = now - self.last_reset, self.round_s / 2
+        live = np.flatnonzero(self.live)
+        self.single.reset(present, elapsed, initial)
+        self.pair.reset(live, elapsed, initial)
+        self.pool_time[:] = initial * (len(present) + len(live))
         self.last_reset = now
 
-    def priorities(self, present: np.ndarray, now: float) -> np.ndarray:
-        share = self.share[present]
+    def _allocate(self, view) -> None:
+        result = self.policy.allocate(view)
+        self.allocations += 1
+        self.pair.share[:] = 0.0
+        if isinstance(result, Packed):
+            self.single.share[view.jobs] = result.singles
+            for (k1, k2), share in zip(result.pairs.tolist(), result.shared):
+                row = self._pair(int(view.jobs[k1]), int(view.jobs[k2]))
+                self.pair.share[row] = share
+        else:
+            self.single.share[view.jobs] = result
+
+    def _pair(self, a: int, b: int) -> int:
+        """The row of the pair (a, b), made on first use."""
+        key = (min(a, b), max(a, b))
+        if key not in self.pair_row:
+            row = self.pairs_made
+            self.pairs_made += 1
+            self.pair_row[key] = row
+            if row == len(self.members):                    # room for twice as many
+                self.members = np.r_[self.members, np.zeros((max(row, 8), 2), np.int64)]
+                self.live = np.r_[self.live, np.zeros(max(row, 8), dtype=bool)]
+                self.pair.grow(len(self.members))
+            self.members[row] = key
+            self.live[row] = True
+            self.pair.start(np.array([row]), self.round_s / 2)
+        return self.pair_row[key]
+
+    def _priority(self, units: Units, rows: np.ndarray, can: np.ndarray, now: float):
+        share = units.share[rows]
         if getattr(self.policy, "lag_first", False):
-            # time the job is owed on the pool by the end of this round since the last reset;
-            # a job given all of its time on the pool runs there every round
+            # time the unit is owed on the pool by the end of this round since the last reset;
+            # a unit given all of its time on the pool runs there every round
             owed = share * (now - self.last_reset + self.round_s)
-            owed -= self.time_on[present] - self.round_s / 2
+            owed -= units.time_on[rows] - self.round_s / 2
             return np.where(share >= 1 - 1e-9, NEW_JOB, owed)
         with np.errstate(divide="ignore", invalid="ignore"):
-            fraction = np.where(self.pool_time > 0, self.time_on[present] / self.pool_time, 0.0)
+            fraction = np.where(self.pool_time > 0, units.time_on[rows] / self.pool_time, 0.0)
             prio = np.where(fraction > 0, share / fraction, share * NEW_JOB)
-        return np.where((share > 0) & (self.jobs.rate[present] > 0), prio, 0.0)
+        return np.where((share > 0) & can, prio, 0.0)
+
+    def _units(self, present: np.ndarray, now: float):
+        """The candidate units: (first job, second job or -1, pair row or -1, gang, can run
+        [unit, pool], priority, deficit, share)."""
+        can = self.jobs.rate[present] > 0
+        parts = [(present, np.full(len(present), -1), np.full(len(present), -1),
+                  self.jobs.gang[present], can, self._priority(self.single, present, can, now),
+                  self.single.deficit[present], self.single.share[present])]
+        rows = np.flatnonzero(self.live & (self.pair.share > 0).any(axis=1))
+        if len(rows):
+            a, b = self.members[rows, 0], self.members[rows, 1]
+            pools = len(self.jobs.pools)
+            both = np.stack([self.jobs.paired(a, b, np.full(len(rows), t)) for t in
+                             range(pools)], axis=1)
+            can_pair = (both > 0).all(axis=2)
+            parts.append((a, b, rows, self.jobs.gang[a], can_pair,
+                          self._priority(self.pair, rows, can_pair, now),
+                          self.pair.deficit[rows], self.pair.share[rows]))
+        return [np.concatenate(column) for column in zip(*parts)]
 
     def _select(self, present: np.ndarray, now: float) -> Round:
-        prio = self.priorities(present, now)
-        gang = self.jobs.gang[present]
+        first, second, pair_row, gang, can, prio, deficit, share = self._units(present, now)
         order = list(range(len(self.jobs.pools)))
         if self.policy.shuffle:
             self.pool_order.shuffle(order)
         left = self.jobs.counts.copy()
-        taken = np.zeros(len(present), dtype=bool)
+        taken = np.zeros(self.jobs.size, dtype=bool)
         chosen, on = [], []
+        simple = not (pair_row >= 0).any()        # no unit shares a job with another
         for t in order:
-            can = self.jobs.rate[present, t] > 0
-            if self.policy.exclusive:
-                can &= prio[:, t] > 0
-            rows = np.flatnonzero(can)
-            rows = rows[np.lexsort((-self.share[present[rows], t], -self.deficit[present[rows], t],
-                                    -prio[rows, t]))]
-            rows = rows[~taken[rows]]
-            fit = int(np.searchsorted(np.cumsum(gang[rows]), left[t], side="right"))
-            head = rows[:fit]                   # the leading jobs that fit all together
-            left[t] -= int(gang[head].sum())
-            taken[head] = True
-            chosen.extend(head.tolist())
-            on.extend([t] * fit)
-            for r in rows[fit:].tolist():       # then any that fit in what is left
+            rows = np.flatnonzero(can[:, t] & (prio[:, t] > 0 if self.policy.exclusive else True))
+            rows = rows[np.lexsort((-share[rows, t], -deficit[rows, t], -prio[rows, t]))]
+            if simple:
+                rows = rows[~taken[first[rows]]]
+                fit = int(np.searchsorted(np.cumsum(gang[rows]), left[t], side="right"))
+                head = rows[:fit]                  # the leading units that fit all together
+                left[t] -= int(gang[head].sum())
+                taken[first[head]] = True
+                chosen.extend(head.tolist())
+                on.extend([t] * fit)
+                rows = rows[fit:]
+            for r in rows.tolist():               # then any that fit in what is left
                 if left[t] == 0:
                     break
-                if gang[r] <= left[t]:
-                    left[t] -= gang[r]
-                    taken[r] = True
-                    chosen.append(r)
-                    on.append(t)
-        return Round(present[np.array(chosen, dtype=np.int64)], np.array(on, dtype=np.int64))
+                if gang[r] > left[t] or taken[first[r]] or (second[r] >= 0 and taken[second[r]]):
+                    continue
+                left[t] -= gang[r]
+                taken[first[r]] = True
+                if second[r] >= 0:
+                    taken[second[r]] = True
+                chosen.append(r)
+                on.append(t)
+        pick = np.array(chosen, dtype=np.int64)
+        return Round(first[pick], np.array(on, dtype=np.int64), second[pick], pair_row[pick])

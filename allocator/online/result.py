@@ -10,6 +10,26 @@ from .jobs import JobSet
 
 
 @dataclass(frozen=True)
+class Timeline:
+    """Each round's start and the device-seconds each pool was held in it."""
+
+    starts: np.ndarray          # s
+    busy: np.ndarray            # [round, pool] device-seconds
+    end: float
+
+    def utilization(self, counts: np.ndarray, bins: int = 200) -> tuple[np.ndarray, np.ndarray]:
+        """(bin edges in s, [bin, pool] fraction of the pool's devices held), in equal time
+        bins from the first round to the end; each round's use is counted in its start's
+        bin."""
+        start = float(self.starts[0]) if len(self.starts) else 0.0
+        edges = np.linspace(start, max(self.end, start + 1e-9), bins + 1)
+        where = np.clip(np.searchsorted(edges, self.starts, side="right") - 1, 0, bins - 1)
+        held = np.zeros((bins, self.busy.shape[1]))
+        np.add.at(held, where, self.busy)
+        return edges, held / (np.diff(edges)[:, None] * counts[None, :])
+
+
+@dataclass(frozen=True)
 class SimulationResult:
     jobs: JobSet
     policy: str
@@ -22,6 +42,7 @@ class SimulationResult:
     rounds: int
     allocations: int            # times the policy computed an allocation
     wall_s: float
+    timeline: Timeline
 
     @property
     def jct(self) -> np.ndarray:

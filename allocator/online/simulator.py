@@ -19,7 +19,7 @@ from ..errors import ProblemError
 from . import policies
 from .jobs import JobSet
 from .replanner import Replanner
-from .result import SimulationResult
+from .result import SimulationResult, Timeline
 from .state import OnlineState
 
 Progress = Callable[[int, int, float], None]      # (jobs done, jobs to finish, simulated s)
@@ -49,6 +49,7 @@ def simulate(problem: Problem | JobSet, policy: str = "max_min_fairness", *,
     planner = Replanner(jobs, chosen, round_s, every, seed)
     wall, rounds = time.perf_counter(), 0
     target = len(measured)
+    starts, busy = [], []                 # each round's start and device-seconds per pool
     while True:
         planner.arrived(state.admit())
         finished = int(np.isfinite(state.finish[measured]).sum())
@@ -64,8 +65,11 @@ def simulate(problem: Problem | JobSet, policy: str = "max_min_fairness", *,
             state.running[:] = False
             state.now = state.next_arrival
             continue
-        seconds, done = state.run(plan.jobs, plan.pools, round_s, restart_s)
-        planner.ran(plan.jobs, plan.pools, seconds)
+        starts.append(state.now)
+        before = state.busy.copy()
+        seconds, done = state.run(plan.jobs, plan.pools, round_s, restart_s, plan.partners)
+        busy.append(state.busy - before)
+        planner.ran(plan, seconds)
         planner.departed(done)
         rounds += 1
     if progress is not None:
@@ -74,7 +78,9 @@ def simulate(problem: Problem | JobSet, policy: str = "max_min_fairness", *,
                             end=state.now, busy=state.busy.copy(),
                             preemptions=state.preemptions.copy(), measured=measured,
                             rounds=rounds, allocations=planner.allocations,
-                            wall_s=time.perf_counter() - wall)
+                            wall_s=time.perf_counter() - wall,
+                            timeline=Timeline(np.array(starts), np.array(busy).reshape(
+                                -1, len(jobs.pools)), state.now))
 
 
 def _measured(jobs: JobSet, measure: Sequence[int] | None) -> np.ndarray:

@@ -49,37 +49,50 @@ class OnlineState:
         k = np.flatnonzero(self.present)
         j = self.jobs
         return View(now=self.now, jobs=k, rate=j.rate[k], gang=j.gang[k], weight=j.weight[k],
-                    remaining=self.remaining[k], age=self.now - j.arrival[k], counts=j.counts)
+                    remaining=self.remaining[k], age=self.now - j.arrival[k], counts=j.counts,
+                    kind=None if j.kind is None else j.kind[k], pair_rate=j.pair_rate)
 
-    def run(self, jobs: np.ndarray, pools: np.ndarray, round_s: float,
-            restart_s: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-        """Run ``jobs`` on ``pools`` for one round from ``now``: each does the whole steps its
-        rate allows in the round (``floor(rate x round)``, as Gavel's simulator counts them),
-        capped at its work left, after ``restart_s`` when it did not run on that pool in the
-        last round (a preemption or a first start). Returns each job's busy seconds and the
-        jobs that finished; ``now`` moves to the end of the round (its last job's end)."""
-        rate = self.jobs.rate[jobs, pools]
-        restart = np.where((self.pool[jobs] != pools) | ~self.running[jobs], restart_s, 0.0)
+    def run(self, jobs: np.ndarray, pools: np.ndarray, round_s: float, restart_s: float = 0.0,
+            partners: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Run one round from ``now``: unit u is job ``jobs[u]`` on ``pools[u]``, sharing its
+        devices with job ``partners[u]`` when that is ≥ 0 (each then at its rate in the pair).
+        Each job does the whole steps its rate allows in the round (``floor(rate x round)``,
+        as Gavel's simulator counts them), capped at its work left, after ``restart_s`` when it
+        did not run on that pool in the last round (a preemption or a first start). Returns
+        each unit's busy seconds (its longer job's) and the jobs that finished; ``now`` moves
+        to the end of the round (its last unit's end)."""
+        units = len(jobs)
+        partners = np.full(units, -1) if partners is None else partners
+        pair = np.flatnonzero(partners >= 0)
+        members = np.r_[jobs, partners[pair]]
+        unit_of = np.r_[np.arange(units), pair]
+        on = pools[unit_of]
+        rate = self.jobs.rate[members, on]
+        if len(pair):
+            both = self.jobs.paired(jobs[pair], partners[pair], pools[pair])
+            rate[pair], rate[units:] = both[:, 0], both[:, 1]
+        restart = np.where((self.pool[members] != on) | ~self.running[members], restart_s, 0.0)
         budget = rate * (round_s - restart)
-        steps = np.minimum(np.floor(budget), self.remaining[jobs])
-        steps = np.where(steps > 0, steps, np.minimum(budget, self.remaining[jobs]))
+        steps = np.minimum(np.floor(budget), self.remaining[members])
+        steps = np.where(steps > 0, steps, np.minimum(budget, self.remaining[members]))
         seconds = steps / rate + restart
-        self.remaining[jobs] -= steps
-        held = seconds * self.jobs.gang[jobs]
-        np.add.at(self.busy, pools, held)
-        self.service[jobs] += held
+        self.remaining[members] -= steps
+        held = np.zeros(units)
+        np.maximum.at(held, unit_of, seconds)
+        np.add.at(self.busy, pools, held * self.jobs.gang[jobs])
+        self.service[members] += held[unit_of] * self.jobs.gang[members]
         stopped = self.running.copy()
-        stopped[jobs] = False
+        stopped[members] = False
         self.preemptions[stopped & self.present] += 1
-        moved = self.running[jobs] & (self.pool[jobs] != pools)
-        self.preemptions[jobs[moved]] += 1
+        moved = self.running[members] & (self.pool[members] != on)
+        self.preemptions[members[moved]] += 1
         self.running[:] = False
-        self.running[jobs] = True
-        self.pool[jobs] = pools
-        done = self.remaining[jobs] <= 0
-        finished = jobs[done]
+        self.running[members] = True
+        self.pool[members] = on
+        done = self.remaining[members] <= 0
+        finished = members[done]
         self.finish[finished] = self.now + seconds[done]
         self.present[finished] = False
         self.running[finished] = False
-        self.now += float(seconds.max())
-        return seconds, finished
+        self.now += float(held.max())
+        return held, finished

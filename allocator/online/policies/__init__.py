@@ -9,6 +9,7 @@ from .base import Policy, View
 
 NAMES = ("fifo", "las", "gandiva", "max_min_fairness", "min_makespan", "finish_time_fairness",
          "min_jct", "optimal")
+SHARING = ("gandiva",)          # the policies that pair jobs on shared devices
 
 
 def make(name: str, seed: int = 0) -> Policy:
@@ -20,4 +21,4 @@ def make(name: str, seed: int = 0) -> Policy:
     return import_module(f"{__name__}.{name}").make(seed)
 
 
-__all__ = ["NAMES", "Policy", "View", "make"]
+__all__ = ["NAMES", "SHARING", "Policy", "View", "make"]

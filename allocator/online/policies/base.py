@@ -26,6 +26,8 @@ class View:
     remaining: np.ndarray       # work left
     age: np.ndarray             # seconds since arrival
     counts: np.ndarray          # devices per pool
+    kind: np.ndarray | None = None        # job classes, where jobs may share devices
+    pair_rate: np.ndarray | None = None   # [pool, class, class, 2]: the rates of two sharing
 
     @property
     def size(self) -> int:
@@ -52,7 +54,7 @@ class Policy(Protocol):
                          # this for its heterogeneity-agnostic policies but Gandiva)
     exclusive: bool      # only jobs with an allocation run (FIFO); else spare devices are lent
 
-    def allocate(self, view: View) -> np.ndarray: ...
+    def allocate(self, view: View) -> "np.ndarray | Packed": ...
 
 
 def equal_share(counts: np.ndarray, gang: np.ndarray) -> np.ndarray:
@@ -64,3 +66,14 @@ def equal_share(counts: np.ndarray, gang: np.ndarray) -> np.ndarray:
         return np.zeros((0, len(counts)))
     x = counts[None, :] / m / gang[:, None]
     return x / np.maximum(x.sum(axis=1), 1.0)[:, None]
+
+
+@dataclass(frozen=True)
+class Packed:
+    """An allocation with space sharing: ``singles[k, t]`` as a plain allocation, and for each
+    pair of jobs ``pairs[p] = (k1, k2)`` (rows of the view) the time share ``shared[p, t]``
+    of the two running together on the same ``gang`` devices of pool t."""
+
+    singles: np.ndarray
+    pairs: np.ndarray        # [p, 2]
+    shared: np.ndarray       # [p, t]
