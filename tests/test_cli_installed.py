@@ -22,8 +22,8 @@ import allocator
 from .conftest import PROBLEMS
 from .test_bad_inputs import installed_command
 
-COMMANDS = ["solve", "compare", "validate", "verify", "run", "profile", "import", "schema",
-            "version"]
+COMMANDS = ["solve", "compare", "validate", "verify", "run", "profile", "simulate", "import",
+            "schema", "version"]
 SMALL = str(PROBLEMS / "small/two-devices.yaml")
 
 

@@ -81,11 +81,14 @@ def simulate(
     from ..online import simulate as run_simulation
     if plot and out_file is None:
         _fail("--plot needs --out (the plots are written beside the result file)")
+    round_s, window = _duration(round_), _window(measure)
+    if not 0 <= restart_cost < round_s:
+        _fail(f"--restart-cost must be ≥ 0 s and shorter than a round ({round_s:g} s), "
+              f"got {restart_cost:g}")
     jobs = _jobs(_problem(file, cluster), file, policy, space_sharing, pairs)
     with _Progress() as progress:
-        result = run_simulation(jobs, policy, round_s=_duration(round_),
-                                restart_s=restart_cost, measure=_window(measure), seed=seed,
-                                progress=progress)
+        result = run_simulation(jobs, policy, round_s=round_s, restart_s=restart_cost,
+                                measure=window, seed=seed, progress=progress)
     summary = result.summary()
     if as_json:
         out.print_json(json.dumps(summary))

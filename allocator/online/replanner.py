@@ -24,6 +24,7 @@ from .policies.base import Packed, Policy
 from .state import OnlineState
 
 NEW_JOB = 1e9          # priority scale of a unit with a share and no time yet (Gavel's)
+WHOLE = 1 - 1e-4       # a share this close to 1 is all of the unit's time (lag_first)
 
 
 @dataclass(frozen=True)
@@ -138,9 +139,11 @@ class Replanner:
         self.last_reset = now
 
     def _allocate(self, view) -> None:
+        self.pair.share[:] = 0.0
+        if view.size == 0:
+            return
         result = self.policy.allocate(view)
         self.allocations += 1
-        self.pair.share[:] = 0.0
         if isinstance(result, Packed):
             self.single.share[view.jobs] = result.singles
             for (k1, k2), share in zip(result.pairs.tolist(), result.shared):
@@ -172,7 +175,7 @@ class Replanner:
             # a unit given all of its time on the pool runs there every round
             owed = share * (now - self.last_reset + self.round_s)
             owed -= units.time_on[rows] - self.round_s / 2
-            return np.where(share >= 1 - 1e-9, NEW_JOB, owed)
+            return np.where(share >= WHOLE, NEW_JOB, owed)
         with np.errstate(divide="ignore", invalid="ignore"):
             fraction = np.where(self.pool_time > 0, units.time_on[rows] / self.pool_time, 0.0)
             prio = np.where(fraction > 0, share / fraction, share * NEW_JOB)
