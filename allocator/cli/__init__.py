@@ -23,7 +23,7 @@ from . import importing
 from . import info
 from .common import app, err
 
-COMMANDS = (planning, running, simulating, importing, info)          # each registers its commands on the app
+COMMANDS = (planning, running, simulating, importing, info)   # each registers its commands
 
 
 def main(argv: list[str] | None = None) -> int:

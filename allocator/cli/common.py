@@ -121,6 +121,11 @@ def _methods() -> list[str]:
     return ["optimal", *dict.fromkeys([*HEURISTICS, *PLACEMENT_HEURISTICS, *TIMED_HEURISTICS])]
 
 
+def _policies() -> tuple[str, ...]:
+    from ..online import POLICIES
+    return POLICIES
+
+
 def _strategies() -> tuple[str, ...]:
     from ..solver.strategy import STRATEGIES
     return STRATEGIES

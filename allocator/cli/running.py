@@ -14,6 +14,8 @@ from .common import (
     _load_plan,
     _need_torch,
     _note,
+    _one_of,
+    _policies,
     _seconds,
     _writable,
     _writable_folder,
@@ -119,6 +121,12 @@ def run(
     node: Optional[str] = typer.Option(None, "--node", help="On a cluster of nodes: run the "
                                        "tasks --plan places on this node, each seeing its "
                                        "GPUs (GPU j of the node is cuda:j here)."),
+    policy: Optional[str] = typer.Option(None, callback=_one_of(_policies),
+                                         help="Online: start each task at its release "
+                                         "time and let this policy decide every round what "
+                                         "runs where (as `allocator simulate`; see "
+                                         "docs/online.md)."),
+    round_: str = typer.Option("360s", "--round", help="Online: the round length."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
 ) -> None:
     """Run a plan on this machine's devices (cpu, cuda:N) and report what happened.
@@ -129,6 +137,12 @@ def run(
     Exit status: 0 when every task completed, 1 when one failed, 2 for bad input, 130 or
     143 when stopped by SIGINT or SIGTERM (then --resume finishes the rest).
     """
+    if policy is not None:
+        _run_online(file, policy, round_, journal=journal, logs=logs, out_file=out_file,
+                    max_retries=max_retries, others={"--plan": plan_file, "--resume": resume,
+                                                     "--node": node, "--gantt": gantt,
+                                                     "--time-limit": time_limit})
+        return
     # The inputs first, before torch is imported: bad input is refused at once.
     problem = _load_checked(file, None)
     if any(t.workload is not None for t in problem.tasks):
@@ -156,6 +170,37 @@ def run(
     if gantt is not None:
         _run_chart(gantt, problem, report, plan)
     if not report.ok:
+        raise typer.Exit(1)
+
+
+def _run_online(file: Path, policy: str, round_: str, *, journal, logs, out_file, max_retries,
+                others: dict) -> None:
+    """``run --policy``: jobs arriving over time, the re-planner deciding each round."""
+    import json
+
+    from ..executor.online_run import execute_online
+    from ..io.problem_files import load
+    from .simulating import _duration
+    given = [name for name, value in others.items() if value]
+    if given:
+        _fail(f"{given[0]} does not go with --policy (an online run plans as it goes)")
+    problem = load(file, check=False)
+    report = execute_online(problem, policy, round_s=_duration(round_), journal=journal,
+                            logs=logs, max_retries=2 if max_retries is None else max_retries)
+    done = [f for f in report.finish if f == f]
+    out.print(f"{len(done)} of {len(report.names)} jobs finished in {len(report.rounds)} rounds"
+              + (f"; the last at {max(done):.1f} s" if done else ""))
+    for name, why in report.failed.items():
+        out.print(f"failed: {name}: {why}")
+    if out_file is not None:
+        doc = {"policy": policy, "rounds": report.rounds,
+               "jobs": [{"name": n, "arrival_s": float(a),
+                         "finish_s": float(f) if f == f else None,
+                         "attempts": report.attempts.get(n, 0)}
+                        for n, a, f in zip(report.names, report.arrival, report.finish)]}
+        text = json.dumps(doc, indent=1)
+        _write(out_file, lambda path: path.write_text(text, encoding="utf-8"), "report")
+    if report.failed:
         raise typer.Exit(1)
 
 

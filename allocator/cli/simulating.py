@@ -9,12 +9,7 @@ from typing import Optional
 
 import typer
 
-from .common import INPUT_FILE, _fail, _one_of, _writable, _write, app, err, out
-
-
-def _policies() -> tuple[str, ...]:
-    from ..online import POLICIES
-    return POLICIES
+from .common import INPUT_FILE, _fail, _one_of, _policies, _writable, _write, app, err, out
 
 
 def _duration(text: str) -> float:
@@ -49,9 +44,10 @@ def simulate(
                                           "needed for a job list, and for a problem file "
                                           "replaces the counts of the pools it names."),
     policy: str = typer.Option("max_min_fairness",
-                               callback=_one_of(_policies, "max_min_fairness"), help="fifo, las, gandiva, "
-                               "max_min_fairness, min_makespan, finish_time_fairness, "
-                               "min_jct or optimal (see docs/online.md)."),
+                               callback=_one_of(_policies, "max_min_fairness"),
+                               help="fifo, las, gandiva, max_min_fairness, min_makespan, "
+                               "finish_time_fairness, min_jct or optimal (see "
+                               "docs/online.md)."),
     round_: str = typer.Option("360s", "--round", help="Round length (e.g. 360s, 6m)."),
     measure: Optional[str] = typer.Option(None, metavar="FIRST:END",
                                           help="Measure the mean JCT over the jobs at these "

@@ -77,6 +77,7 @@ class Replanner:
         self.pairs_made = 0
         self.pool_time = np.zeros(pools)
         self.last_reset = 0.0
+        self.first_reset: float | None = None    # when the first allocation was made
         self.stale = False                       # jobs came or went since the allocation
         self.allocations = 0                     # how many times the policy was asked
         self.pool_order = random.Random(seed + 5)   # pool order, for policies that shuffle it
@@ -114,7 +115,11 @@ class Replanner:
         nothing by waiting; Gavel's simulator in that case waits for the interval)."""
         present = np.flatnonzero(state.present)
         now = state.now
-        due = now - self.last_reset >= self.reset_every or self.last_reset == 0
+        # due: the interval has passed, or no allocation was made since the first one's time
+        # (Gavel's "last reset at time 0", so that the jobs of a trace's first moments are
+        # not held up by the interval)
+        due = now - self.last_reset >= self.reset_every or self.last_reset == self.first_reset \
+            or self.first_reset is None
         if self.stale and due:
             self._recompute(state, present)
         plan = self._select(present, now)
@@ -131,6 +136,8 @@ class Replanner:
     def _reset(self, present: np.ndarray, now: float) -> None:
         """A new period: what each unit should have had since the last reset minus what it had
         is added to its deficit, and the time counts start again."""
+        if self.first_reset is None:
+            self.first_reset = self.last_reset = now
         elapsed, initial = now - self.last_reset, self.round_s / 2
         live = np.flatnonzero(self.live)
         self.single.reset(present, elapsed, initial)
@@ -185,42 +192,53 @@ class Replanner:
         """The candidate units: (first job, second job or -1, pair row or -1, gang, can run
         [unit, pool], priority, deficit, share)."""
         can = self.jobs.rate[present] > 0
-        parts = [(present, np.full(len(present), -1), np.full(len(present), -1),
-                  self.jobs.gang[present], can, self._priority(self.single, present, can, now),
-                  self.single.deficit[present], self.single.share[present])]
+        none = np.full(len(present), -1)
+        single = (present, none, none, self.jobs.gang[present], can,
+                  self._priority(self.single, present, can, now),
+                  self.single.deficit[present], self.single.share[present])
+        if not self.pairs_made:
+            return single
         rows = np.flatnonzero(self.live & (self.pair.share > 0).any(axis=1))
-        if len(rows):
-            a, b = self.members[rows, 0], self.members[rows, 1]
-            pools = len(self.jobs.pools)
-            both = np.stack([self.jobs.paired(a, b, np.full(len(rows), t)) for t in
-                             range(pools)], axis=1)
-            can_pair = (both > 0).all(axis=2)
-            parts.append((a, b, rows, self.jobs.gang[a], can_pair,
-                          self._priority(self.pair, rows, can_pair, now),
-                          self.pair.deficit[rows], self.pair.share[rows]))
-        return [np.concatenate(column) for column in zip(*parts)]
+        if not len(rows):
+            return single
+        a, b = self.members[rows, 0], self.members[rows, 1]
+        both = np.stack([self.jobs.paired(a, b, np.full(len(rows), t))
+                         for t in range(len(self.jobs.pools))], axis=1)
+        can_pair = (both > 0).all(axis=2)
+        pair = (a, b, rows, self.jobs.gang[a], can_pair,
+                self._priority(self.pair, rows, can_pair, now),
+                self.pair.deficit[rows], self.pair.share[rows])
+        return tuple(np.concatenate(column) for column in zip(single, pair))
 
     def _select(self, present: np.ndarray, now: float) -> Round:
         first, second, pair_row, gang, can, prio, deficit, share = self._units(present, now)
-        order = list(range(len(self.jobs.pools)))
+        pools = len(self.jobs.pools)
+        order = list(range(pools))
         if self.policy.shuffle:
             self.pool_order.shuffle(order)
+        ok = can & (prio > 0) if self.policy.exclusive else can
+        unit, pool = np.nonzero(ok)
+        # every pool's candidates at once: by pool, then priority, deficit, share (higher
+        # first), then the unit's order (arrival)
+        sort = np.lexsort((unit, -share[unit, pool], -deficit[unit, pool], -prio[unit, pool],
+                           pool))
+        unit, pool = unit[sort], pool[sort]
+        bounds = np.searchsorted(pool, np.arange(pools + 1))
         left = self.jobs.counts.copy()
         taken = np.zeros(self.jobs.size, dtype=bool)
         chosen, on = [], []
         simple = not (pair_row >= 0).any()        # no unit shares a job with another
         for t in order:
-            rows = np.flatnonzero(can[:, t] & (prio[:, t] > 0 if self.policy.exclusive else True))
-            rows = rows[np.lexsort((-share[rows, t], -deficit[rows, t], -prio[rows, t]))]
+            rows = unit[bounds[t]:bounds[t + 1]]
             if simple:
                 rows = rows[~taken[first[rows]]]
                 fit = int(np.searchsorted(np.cumsum(gang[rows]), left[t], side="right"))
                 head = rows[:fit]                  # the leading units that fit all together
                 left[t] -= int(gang[head].sum())
                 taken[first[head]] = True
-                chosen.extend(head.tolist())
-                on.extend([t] * fit)
-                rows = rows[fit:]
+                chosen.append(head)
+                on.append(np.full(fit, t))
+                rows = rows[fit:] if left[t] else rows[:0]
             for r in rows.tolist():               # then any that fit in what is left
                 if left[t] == 0:
                     break
@@ -230,7 +248,8 @@ class Replanner:
                 taken[first[r]] = True
                 if second[r] >= 0:
                     taken[second[r]] = True
-                chosen.append(r)
-                on.append(t)
-        pick = np.array(chosen, dtype=np.int64)
-        return Round(first[pick], np.array(on, dtype=np.int64), second[pick], pair_row[pick])
+                chosen.append(np.array([r]))
+                on.append(np.array([t]))
+        pick = np.concatenate(chosen) if chosen else np.zeros(0, dtype=np.int64)
+        on = np.concatenate(on) if on else np.zeros(0, dtype=np.int64)
+        return Round(first[pick], on, second[pick], pair_row[pick])

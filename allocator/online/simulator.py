@@ -18,24 +18,28 @@ from ..domain.problem import Problem
 from ..errors import ProblemError
 from . import policies
 from .jobs import JobSet
-from .replanner import Replanner
+from .policies.base import Policy
+from .replanner import Replanner, Round
 from .result import SimulationResult, Timeline
 from .state import OnlineState
 
 Progress = Callable[[int, int, float], None]      # (jobs done, jobs to finish, simulated s)
 
 
-def simulate(problem: Problem | JobSet, policy: str = "max_min_fairness", *,
+def simulate(problem: Problem | JobSet, policy: str | Policy = "max_min_fairness", *,
              round_s: float = 360.0, reset_every: float = 1920.0, restart_s: float = 0.0,
              measure: Sequence[int] | None = None, seed: int = 0,
-             progress: Progress | None = None) -> SimulationResult:
-    """Simulate ``policy`` on the problem's tasks as jobs arriving at their release times.
+             progress: Progress | None = None,
+             on_round: Callable[[float, Round], None] | None = None) -> SimulationResult:
+    """Simulate ``policy`` (a name in ``POLICIES``, or an object with the :class:`Policy`
+    attributes) on the problem's tasks as jobs arriving at their release times.
 
     ``measure``: positions (in the problem's task list) of the jobs the summary's JCT is over;
     the simulation then stops when they have all finished, as Gavel's does on its continuous
     traces. By default every job is measured and the simulation runs until all are done.
     ``restart_s``: seconds a job loses each time it starts on a pool it was not running on
-    in the previous round (Gavel charges none)."""
+    in the previous round (Gavel charges none). ``on_round(now, round)`` is told every
+    round's decision before it runs."""
     jobs = problem if isinstance(problem, JobSet) else JobSet.from_problem(problem)
     if not 0 <= restart_s < round_s:
         raise ProblemError(f"the restart cost must be ≥ 0 and shorter than a round "
@@ -44,7 +48,7 @@ def simulate(problem: Problem | JobSet, policy: str = "max_min_fairness", *,
         raise ProblemError("the round must be > 0 s and the reset interval ≥ 0 s")
     measured = _measured(jobs, measure)
     state = OnlineState(jobs)
-    chosen = policies.make(policy, seed)
+    chosen = policies.make(policy, seed) if isinstance(policy, str) else policy
     every = getattr(chosen, "replan_every", reset_every)
     planner = Replanner(jobs, chosen, round_s, every, seed)
     wall, rounds = time.perf_counter(), 0
@@ -60,11 +64,13 @@ def simulate(problem: Problem | JobSet, policy: str = "max_min_fairness", *,
         plan = planner.plan(state)
         if plan.empty:
             if state.next_arrival is None:
-                raise RuntimeError(f"policy {policy!r} ran nothing with "
+                raise RuntimeError(f"policy {chosen.name!r} ran nothing with "
                                    f"{int(state.present.sum())} jobs waiting and none to come")
             state.running[:] = False
             state.now = state.next_arrival
             continue
+        if on_round is not None:
+            on_round(state.now, plan)
         starts.append(state.now)
         before = state.busy.copy()
         seconds, done = state.run(plan.jobs, plan.pools, round_s, restart_s, plan.partners)
@@ -74,7 +80,8 @@ def simulate(problem: Problem | JobSet, policy: str = "max_min_fairness", *,
         rounds += 1
     if progress is not None:
         progress(target, target, state.now)
-    return SimulationResult(jobs=jobs, policy=policy, round_s=round_s, finish=state.finish.copy(),
+    return SimulationResult(jobs=jobs, policy=chosen.name, round_s=round_s,
+                            finish=state.finish.copy(),
                             end=state.now, busy=state.busy.copy(),
                             preemptions=state.preemptions.copy(), measured=measured,
                             rounds=rounds, allocations=planner.allocations,

@@ -54,31 +54,63 @@ class OnlineState:
 
     def run(self, jobs: np.ndarray, pools: np.ndarray, round_s: float, restart_s: float = 0.0,
             partners: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Run one round from ``now``: unit u is job ``jobs[u]`` on ``pools[u]``, sharing its
-        devices with job ``partners[u]`` when that is ≥ 0 (each then at its rate in the pair).
-        Each job does the whole steps its rate allows in the round (``floor(rate x round)``,
-        as Gavel's simulator counts them), capped at its work left, after ``restart_s`` when it
-        did not run on that pool in the last round (a preemption or a first start). Returns
-        each unit's busy seconds (its longer job's) and the jobs that finished; ``now`` moves
-        to the end of the round (its last unit's end)."""
-        units = len(jobs)
-        partners = np.full(units, -1) if partners is None else partners
-        pair = np.flatnonzero(partners >= 0)
-        members = np.r_[jobs, partners[pair]]
-        unit_of = np.r_[np.arange(units), pair]
-        on = pools[unit_of]
-        rate = self.jobs.rate[members, on]
-        if len(pair):
-            both = self.jobs.paired(jobs[pair], partners[pair], pools[pair])
-            rate[pair], rate[units:] = both[:, 0], both[:, 1]
-        restart = np.where((self.pool[members] != on) | ~self.running[members], restart_s, 0.0)
+        """Run one simulated round from ``now``: unit u is job ``jobs[u]`` on ``pools[u]``,
+        sharing its devices with job ``partners[u]`` when that is ≥ 0 (each then at its rate
+        in the pair). Each job does the whole steps its rate allows in the round
+        (``floor(rate x round)``, as Gavel's simulator counts them), capped at its work left,
+        after ``restart_s`` when it did not run on that pool in the last round (a preemption
+        or a first start). Returns each unit's busy seconds (its longer job's) and the jobs
+        that finished; ``now`` moves to the end of the round (its last unit's end)."""
+        members, on, unit_of, rate = self._members(jobs, pools, partners)
+        restart = self._restart(members, on, restart_s)
         budget = rate * (round_s - restart)
-        steps = np.minimum(np.floor(budget), self.remaining[members])
-        steps = np.where(steps > 0, steps, np.minimum(budget, self.remaining[members]))
-        seconds = steps / rate + restart
+        left = self.remaining[members]
+        steps = np.minimum(np.floor(budget), left)
+        steps = np.where(steps > 0, steps, np.minimum(budget, left))
+        return self._record(jobs, pools, members, on, unit_of, steps, steps / rate + restart,
+                            steps >= left)
+
+    def observe(self, jobs: np.ndarray, pools: np.ndarray, seconds: np.ndarray,
+                ended: np.ndarray, restart_s: float = 0.0,
+                partners: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Account for a round that really ran (the executor): each member job (``jobs``,
+        then the partners) ran ``seconds`` and ``ended`` says whether it finished. Its work
+        done is estimated at its rate, and a job that has not ended keeps a little work left
+        whatever the estimate. ``now`` moves on by the longest unit, as in :meth:`run`."""
+        members, on, unit_of, rate = self._members(jobs, pools, partners)
+        restart = self._restart(members, on, restart_s)
+        left = self.remaining[members]
+        guess = np.minimum(rate * np.maximum(seconds - restart, 0.0), left * (1 - 1e-9))
+        steps = np.where(ended, left, guess)
+        return self._record(jobs, pools, members, on, unit_of, steps, seconds, ended)
+
+    def _members(self, jobs, pools, partners):
+        """(member jobs: the units' jobs then their partners, each one's pool, its unit, its
+        rate there)."""
+        units = len(jobs)
+        pair = np.zeros(0, dtype=np.int64) if partners is None else np.flatnonzero(partners >= 0)
+        rate = self.jobs.rate[jobs, pools]
+        if not len(pair):
+            return jobs, pools, np.arange(units), rate
+        unit_of = np.concatenate([np.arange(units), pair])
+        both = self.jobs.paired(jobs[pair], partners[pair], pools[pair])
+        rate = np.concatenate([rate, both[:, 1]])
+        rate[pair] = both[:, 0]
+        return np.concatenate([jobs, partners[pair]]), pools[unit_of], unit_of, rate
+
+    def _restart(self, members, on, restart_s: float) -> np.ndarray:
+        """The restart cost of each member: paid when it did not run on that pool last round."""
+        if not restart_s:
+            return np.zeros(len(members))
+        return np.where((self.pool[members] != on) | ~self.running[members], restart_s, 0.0)
+
+    def _record(self, jobs, pools, members, on, unit_of, steps, seconds, done):
+        units = len(jobs)
         self.remaining[members] -= steps
-        held = np.zeros(units)
-        np.maximum.at(held, unit_of, seconds)
+        held = seconds
+        if len(members) > units:
+            held = np.zeros(units)
+            np.maximum.at(held, unit_of, seconds)
         np.add.at(self.busy, pools, held * self.jobs.gang[jobs])
         self.service[members] += held[unit_of] * self.jobs.gang[members]
         stopped = self.running.copy()
@@ -89,10 +121,10 @@ class OnlineState:
         self.running[:] = False
         self.running[members] = True
         self.pool[members] = on
-        done = self.remaining[members] <= 0
         finished = members[done]
+        self.remaining[finished] = 0.0
         self.finish[finished] = self.now + seconds[done]
         self.present[finished] = False
         self.running[finished] = False
-        self.now += float(held.max())
+        self.now += float(held.max()) if units else 0.0
         return held, finished

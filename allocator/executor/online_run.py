@@ -1,0 +1,245 @@
+"""Run jobs that arrive over time on real devices, round by round, with the re-planner that
+drives the simulator (:mod:`allocator.online.replanner`) deciding every round.
+
+The loop is the simulator's, on the real clock: at each round's end the jobs that ended leave,
+the jobs whose release time has come join, and the re-planner chooses the next round. A unit
+that runs on in the next round on the same pool keeps its process; one left out is stopped
+(SIGTERM, then SIGKILL after the grace period) and started again when it is chosen again, so a
+preemptible job should checkpoint on SIGTERM and resume from its checkpoint (the environment
+says which attempt this is: ``ALLOCATOR_ATTEMPT``). A round ends after ``round_s`` seconds, or
+sooner when every process of it has ended. A job is done when its process exits 0; its work
+done so far is estimated from its rate. A job that fails is retried, up to ``max_retries``
+times, and then given up. Every decision and every start, stop and end is journaled before it
+takes effect.
+
+Each unit's process sees its devices: ``CUDA_VISIBLE_DEVICES`` (its GPUs' indices, empty on a
+CPU pool), ``ALLOCATOR_DEVICE_NAME`` (the devices' names, comma-separated), ``ALLOCATOR_TASK``.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..domain.problem import Problem
+from ..errors import ProblemError
+from ..online import policies
+from ..online.jobs import JobSet
+from ..online.replanner import Replanner, Round
+from ..online.state import OnlineState
+from .devices import resolve_devices
+from .journal import Journal
+from .logs import Logs
+from .placement import Placement
+from .processes import GRACE_SECONDS, DeviceRunner, Order, Outcome
+
+TICK = 0.02          # seconds between looks at the clock and the processes while a round runs
+
+
+@dataclass
+class Attempt:
+    """A job's process: the thread that runs it, its runner, and how it ended."""
+
+    job: int
+    pool: int
+    devices: tuple[int, ...]            # indices of the pool's devices it holds
+    runner: DeviceRunner
+    thread: threading.Thread
+    started: float                      # on the run's clock
+    outcome: Outcome | None = None
+
+
+@dataclass
+class OnlineReport:
+    """What happened: each round's decisions, each job's arrival and end (on the run's clock,
+    seconds from its start), and the jobs that failed for good."""
+
+    names: tuple[str, ...]
+    arrival: np.ndarray
+    finish: np.ndarray
+    rounds: list[list[tuple[str, str]]] = field(default_factory=list)   # [(job, pool)]
+    failed: dict[str, str] = field(default_factory=dict)
+    attempts: dict[str, int] = field(default_factory=dict)
+
+
+class OnlineRun:
+    def __init__(self, problem: Problem, policy: str, *, round_s: float, reset_every: float,
+                 journal: Journal, logs: Logs, max_retries: int, grace: float, seed: int,
+                 cuda_devices: int | None):
+        self.problem, self.jobs = problem, JobSet.from_problem(problem)
+        missing = [t.name for t in problem.tasks if t.job is None and t.workload is None]
+        if missing:
+            raise ProblemError(f"task {missing[0]!r} has no command, callable or workload to run")
+        mapping, unavailable = resolve_devices(problem, available=cuda_devices)
+        if unavailable:
+            raise ProblemError(next(iter(unavailable.values())))
+        self.torch = [[mapping[d] for d in p.device_names()] for p in problem.pools]
+        chosen = policies.make(policy, seed)
+        self.planner = Replanner(self.jobs, chosen, round_s,
+                                 getattr(chosen, "replan_every", reset_every), seed)
+        self.state = OnlineState(self.jobs)
+        self.state.now = 0.0
+        self.round_s, self.journal, self.logs = round_s, journal, logs
+        self.max_retries, self.grace = max_retries, grace
+        self.free = [set(range(p.count)) for p in problem.pools]
+        self.live: dict[int, Attempt] = {}
+        self.tries = np.zeros(self.jobs.size, dtype=np.int64)
+        self.report = OnlineReport(self.jobs.names, self.jobs.arrival.copy(),
+                                   np.full(self.jobs.size, np.nan))
+        self.t0, self.wall0 = time.monotonic(), time.time()    # the run's clock starts
+
+    def clock(self) -> float:
+        return time.monotonic() - self.t0
+
+    # -- the loop --------------------------------------------------------------------------
+    def go(self) -> OnlineReport:
+        state = self.state
+        while True:
+            state.now = self.clock()
+            self.planner.arrived(state.admit())
+            if not state.present.any() and state.next_arrival is None:
+                break
+            plan = self.planner.plan(state)
+            if plan.empty:
+                self._stop_all()
+                state.running[:] = False
+                time.sleep(max(state.next_arrival - self.clock(), 0.0)
+                           if state.next_arrival is not None else TICK)
+                continue
+            self._round(plan)
+        self.journal.write({"event": "online_end", "t": self.clock()})
+        return self.report
+
+    def _round(self, plan: Round) -> None:
+        names = self.jobs.names
+        pools = [p.name for p in self.problem.pools]
+        decided = [(names[j], pools[t]) for j, t in zip(plan.jobs.tolist(), plan.pools.tolist())]
+        decided += [(names[j], pools[t]) for j, t in zip(plan.partners.tolist(),
+                                                         plan.pools.tolist()) if j >= 0]
+        self.report.rounds.append(decided)
+        self.journal.write({"event": "round", "t": self.clock(),
+                            "units": [list(d) for d in decided]})
+        start = self.clock()
+        members = np.concatenate([plan.jobs, plan.partners[plan.partners >= 0]])
+        on = np.concatenate([plan.pools, plan.pools[plan.partners >= 0]])
+        wanted = dict(zip(members.tolist(), on.tolist()))
+        for j in [j for j, a in self.live.items() if wanted.get(j) != a.pool]:
+            self._stop(j, "preempted")
+        for j, t in wanted.items():
+            if j not in self.live:
+                self._start(j, t)
+        while self.clock() - start < self.round_s and \
+                any(self.live[j].outcome is None for j in members.tolist()):
+            time.sleep(TICK)
+        self._account(plan, members, start)
+
+    def _account(self, plan: Round, members: np.ndarray, start: float) -> None:
+        now = self.clock()
+        seconds, ended = [], []
+        for j in members.tolist():
+            attempt = self.live[j]
+            done = attempt.outcome is not None and attempt.outcome.status == "completed"
+            end = self._end_of(attempt) if attempt.outcome is not None else now
+            seconds.append(max(end - max(start, attempt.started), 0.0))
+            ended.append(done)
+            if attempt.outcome is not None:
+                self._ended(j, attempt)
+        state = self.state
+        state.now = start
+        held, finished = state.observe(plan.jobs, plan.pools, np.array(seconds),
+                                       np.array(ended, dtype=bool), partners=plan.partners)
+        self.planner.ran(plan, held)
+        self.planner.departed(finished)
+        for j in finished.tolist():
+            self.report.finish[j] = state.finish[j]
+        state.now = self.clock()
+
+    def _end_of(self, attempt: Attempt) -> float:
+        return attempt.outcome.end - self.wall0
+
+    # -- processes -------------------------------------------------------------------------
+    def _start(self, job: int, pool: int) -> None:
+        task = self.problem.tasks[int(self.jobs.order[job])]
+        gang = int(self.jobs.gang[job])
+        devices = tuple(sorted(self.free[pool])[:gang])
+        self.free[pool] -= set(devices)
+        self.tries[job] += 1
+        names = [self.problem.pools[pool].device_names()[d] for d in devices]
+        torch = [self.torch[pool][d] for d in devices]
+        gpus = tuple(int(x.split(":")[1]) if ":" in x else 0 for x in torch
+                     if x.startswith("cuda"))
+        lane = ",".join(names)
+        placement = Placement.of_gpus(lane, gpus, {"ALLOCATOR_DEVICES": lane})
+        runner = DeviceRunner(placement, self.logs, grace=self.grace)
+        order = Order.of(task, int(self.tries[job]), timeout=task.timeout)
+        self.journal.write({"event": "start", "t": self.clock(), "task": task.name,
+                            "attempt": int(self.tries[job]), "devices": names})
+        attempt = Attempt(job, pool, devices, runner, None, self.clock())
+        attempt.thread = threading.Thread(target=self._run, args=(attempt, order), daemon=True,
+                                          name=f"allocator {task.name}")
+        self.live[job] = attempt
+        attempt.thread.start()
+
+    @staticmethod
+    def _run(attempt: Attempt, order: Order) -> None:
+        attempt.outcome = attempt.runner.run(order)
+
+    def _stop(self, job: int, why: str) -> None:
+        attempt = self.live[job]
+        self.journal.write({"event": why, "t": self.clock(), "task": self.jobs.names[job]})
+        attempt.runner.interrupt()
+        attempt.thread.join()
+        self._release(job)
+
+    def _stop_all(self) -> None:
+        for j in list(self.live):
+            self._stop(j, "stopped")
+
+    def _ended(self, job: int, attempt: Attempt) -> None:
+        outcome = attempt.outcome
+        name = self.jobs.names[job]
+        self.journal.write({"event": "end", "t": self.clock(), "task": name,
+                            "status": outcome.status, "error": outcome.error})
+        self._release(job)
+        if outcome.status == "failed":
+            if self.tries[job] > self.max_retries:
+                self.report.failed[name] = outcome.error or "failed"
+                self.state.present[job] = False
+                self.planner.departed(np.array([job]))
+            else:
+                self.state.running[job] = False
+
+    def _release(self, job: int) -> None:
+        attempt = self.live.pop(job)
+        attempt.runner.close()
+        self.free[attempt.pool] |= set(attempt.devices)
+        self.report.attempts[self.jobs.names[job]] = int(self.tries[job])
+
+
+def execute_online(problem: Problem, policy: str = "max_min_fairness", *, round_s: float = 360.0,
+                   reset_every: float = 1920.0, journal: str | Path | None = None,
+                   logs: str | Path | None = None, max_retries: int = 2,
+                   grace: float = GRACE_SECONDS, seed: int = 0,
+                   cuda_devices: int | None = None) -> OnlineReport:
+    """Run the problem's tasks as jobs arriving at their release times (seconds from now),
+    ``policy`` deciding each round what runs where; see the module's notes."""
+    folder = Path(logs) if logs is not None else Path(tempfile.mkdtemp(prefix="allocator-"))
+    book = Journal(journal)
+    book.open()
+    try:
+        run = OnlineRun(problem, policy, round_s=round_s, reset_every=reset_every, journal=book,
+                        logs=Logs(folder), max_retries=max_retries, grace=grace, seed=seed,
+                        cuda_devices=cuda_devices)
+        book.write({"event": "online_start", "policy": policy, "round_s": round_s,
+                    "tasks": list(run.jobs.names)})
+        try:
+            return run.go()
+        finally:
+            run._stop_all()
+    finally:
+        book.close()

@@ -1,0 +1,145 @@
+"""The executor driven round by round by the re-planner that drives the simulator: on the same
+small problems the two take the same decisions, every decision is journaled, and a job left
+out of a round is stopped and started again."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+from allocator.errors import ProblemError
+from allocator.executor.journal import Journal
+from allocator.executor.online_run import execute_online
+from allocator.io.problem_files import load
+from allocator.online import JobSet, simulate
+
+# a preemptible job: works at its rate on the pool of its devices (ALLOCATOR_DEVICES), keeps
+# its progress in a file, stops at SIGTERM and resumes from the file when started again
+WORKER = ("import os, signal, sys, time\n"
+          "path, work = sys.argv[1], float(sys.argv[2])\n"
+          "pool = os.environ['ALLOCATOR_DEVICES'].split('[')[0]\n"
+          "rate = float(dict(r.split('=') for r in sys.argv[3].split(','))[pool])\n"
+          "done = float(open(path).read()) if os.path.exists(path) else 0.0\n"
+          "signal.signal(signal.SIGTERM, lambda *a: sys.exit(3))\n"
+          "start, before = time.monotonic(), done\n"
+          "while done < work:\n"
+          "    time.sleep(min(0.01, (work - done) / rate))\n"
+          "    done = before + rate * (time.monotonic() - start)\n"
+          "    open(path, 'w').write(str(done))\n")
+
+
+def problem(folder, pools: dict[str, int], jobs: list[dict], rates: dict | None = None):
+    """Pools of CPU devices and jobs of WORKER; ``rates`` per device (default 1)."""
+    rates = rates or {}
+    tasks = []
+    for j in jobs:
+        mine = rates.get(j["name"], {})
+        spec = ",".join(f"{p}={mine.get(p, 1.0) * j.get('devices', 1)}" for p in pools)
+        progress = str(folder / f"{j['name']}.progress")
+        tasks.append({"name": j["name"], "compute": j["work"], "release": j.get("release", 0),
+                      "devices": j.get("devices", 1),
+                      "command": [sys.executable, "-c", WORKER, progress, str(j["work"]), spec]})
+    doc = {"name": "online", "tasks": tasks,
+           "pools": [{"name": p, "kind": "cpu", "count": c, "memory": "1GiB", "throughput": 1,
+                      "torch_device": "cpu"} for p, c in pools.items()]}
+    if rates:
+        doc["throughput"] = rates
+    return load(doc, check=False)
+
+
+def simulated_decisions(p, policy, round_s):
+    names = [t.name for t in p.tasks]
+    pools = [q.name for q in p.pools]
+    order = JobSet.from_problem(p).order
+    rounds = []
+
+    def record(now, plan):
+        units = [(names[order[j]], pools[t]) for j, t in zip(plan.jobs, plan.pools)]
+        rounds.append(units)
+    result = simulate(p, policy, round_s=round_s, on_round=record)
+    return rounds, result
+
+
+CASES = {
+    # two devices; c arrives during the first round and takes b's device in the second
+    "fifo": ({"cpu": 2}, [{"name": "a", "work": 1.5}, {"name": "b", "work": 0.6},
+                          {"name": "c", "work": 0.8, "release": 0.2}], None, "fifo"),
+    # a is twice as fast on "fast"; the shortest-first LP puts b there first, then a
+    "min_jct": ({"fast": 1, "slow": 1},
+                [{"name": "a", "work": 2.4}, {"name": "b", "work": 0.6}],
+                {"a": {"fast": 2.0, "slow": 1.0}, "b": {"fast": 1.0, "slow": 0.5}}, "min_jct"),
+    # a gang of two (0.6 s) and a single on three devices; t, arriving during the first
+    # round, starts at its end on the gang's devices
+    "gang": ({"cpu": 3}, [{"name": "g", "work": 1.2, "devices": 2}, {"name": "s", "work": 1.4},
+                          {"name": "t", "work": 0.4, "release": 0.1}], None, "optimal"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_executor_and_simulator_take_the_same_decisions(case, tmp_path):
+    pools, jobs, rates, policy = CASES[case]
+    expected, simulated = simulated_decisions(problem(tmp_path / "sim", pools, jobs, rates),
+                                              policy, 1.0)
+    p = problem(tmp_path, pools, jobs, rates)
+    report = execute_online(p, policy, round_s=1.0, journal=tmp_path / "j.jsonl",
+                            logs=tmp_path / "logs")
+    assert [sorted(r) for r in report.rounds] == [sorted(r) for r in expected]
+    assert report.failed == {}
+    # the real finish times follow the simulated ones, give or take a process start
+    np.testing.assert_allclose(report.finish, simulated.finish, atol=0.35)
+    events = Journal.read(tmp_path / "j.jsonl")
+    journaled = [[tuple(u) for u in e["units"]] for e in events if e["event"] == "round"]
+    assert journaled == report.rounds
+    assert events[0]["event"] == "online_start" and events[-1]["event"] == "online_end"
+
+
+def test_a_job_left_out_of_a_round_is_stopped_and_resumed(tmp_path):
+    p = problem(tmp_path, {"cpu": 1}, [{"name": "a", "work": 1.2}, {"name": "b", "work": 1.2}])
+    report = execute_online(p, "las", round_s=0.5, journal=tmp_path / "j.jsonl",
+                            logs=tmp_path / "logs")
+    assert report.failed == {} and np.isfinite(report.finish).all()
+    assert report.attempts["a"] >= 2 and report.attempts["b"] >= 2       # taken turns
+    events = Journal.read(tmp_path / "j.jsonl")
+    assert any(e["event"] == "preempted" for e in events)
+    for n in ("a", "b"):
+        assert float((tmp_path / f"{n}.progress").read_text()) >= 1.2
+
+
+def test_a_failing_job_is_retried_then_given_up(tmp_path):
+    doc = {"name": "fail", "pools": [{"name": "cpu", "kind": "cpu", "count": 1,
+                                      "memory": "1GiB", "throughput": 1, "torch_device": "cpu"}],
+           "tasks": [{"name": "bad", "compute": 1, "command": [sys.executable, "-c",
+                                                              "raise SystemExit(4)"]},
+                     {"name": "good", "compute": 0.2, "command": ["sleep", "0.2"]}]}
+    report = execute_online(load(doc, check=False), "fifo", round_s=0.5, max_retries=1,
+                            logs=tmp_path)
+    assert set(report.failed) == {"bad"} and report.attempts["bad"] == 2
+    assert np.isfinite(report.finish[list(report.names).index("good")])
+
+
+def test_a_task_with_nothing_to_run_is_refused():
+    doc = {"name": "x", "pools": [{"name": "cpu", "kind": "cpu", "count": 1, "memory": "1GiB",
+                                   "throughput": 1, "torch_device": "cpu"}],
+           "tasks": [{"name": "idle", "compute": 1}]}
+    with pytest.raises(ProblemError, match="'idle' has no command"):
+        execute_online(load(doc, check=False), "fifo", round_s=1)
+
+
+def test_run_command_online(tmp_path):
+    from .test_cli_installed import allocator_cli
+    path = tmp_path / "p.yaml"
+    path.write_text("name: online\npools:\n  - {name: cpu, kind: cpu, count: 2, memory: 1GiB, "
+                    "throughput: 1, torch_device: cpu}\ntasks:\n"
+                    "  - {name: a, compute: 0.3, command: [sleep, '0.3']}\n"
+                    "  - {name: b, compute: 0.2, release: 0.1s, command: [sleep, '0.2']}\n")
+    run = allocator_cli("run", str(path), "--policy", "fifo", "--round", "1s", "--out",
+                        str(tmp_path / "r.json"), "--journal", str(tmp_path / "j.jsonl"))
+    assert run.returncode == 0, run.stderr
+    assert "2 of 2 jobs finished in 2 rounds" in run.stdout
+    import json
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert [j["name"] for j in doc["jobs"]] == ["a", "b"] and doc["rounds"][0] == [["a", "cpu"]]
+    bad = allocator_cli("run", str(path), "--policy", "fifo", "--resume")
+    assert bad.returncode == 2 and "--resume does not go with --policy" in bad.stderr
