@@ -290,3 +290,71 @@ def test_measure_stops_when_the_measured_jobs_are_done():
     r = simulate(p, "min_jct", round_s=100, measure=[1])
     assert r.end == 100.0 and np.isnan(r.finish[0])
     assert r.summary()["mean_jct_s"] == 100.0
+
+
+# -- space sharing: the class LP against Gavel's job-pair LP -----------------------------------
+
+def explicit_pair_lp(rate, gang, weight, counts, kind, pair_rate) -> float:
+    """Gavel's max_min_fairness_packed LP with a variable per job and per job pair, densely."""
+    n, T = rate.shape
+    pairs = [(i, j) for i in range(n) for j in range(i + 1, n) if gang[i] == gang[j]]
+    combos = [(i, -1) for i in range(n)] + pairs
+    nv = len(combos) * T + 1
+    equal = (rate * counts).sum(axis=1) / counts.sum()
+    A, b, bounds = [], [], []
+    for c, (i, j) in enumerate(combos):
+        for t in range(T):
+            ok = rate[i, t] > 0 if j < 0 else (pair_rate[t, kind[i], kind[j]] > 0).all()
+            bounds.append((0, 1 if ok else 0))
+    for k in range(n):
+        value, time = np.zeros(nv), np.zeros(nv)
+        for c, (i, j) in enumerate(combos):
+            if k not in (i, j):
+                continue
+            for t in range(T):
+                r = rate[k, t] if j < 0 else pair_rate[t, kind[i], kind[j]][0 if k == i else 1]
+                value[c * T + t] = -r * gang[k] / (weight[k] * equal[k])
+                time[c * T + t] = 1
+        value[-1] = 1
+        A += [value, time]
+        b += [0, 1]
+    for t in range(T):
+        row = np.zeros(nv)
+        for c, (i, j) in enumerate(combos):
+            row[c * T + t] = gang[i]
+        A.append(row)
+        b.append(counts[t])
+    res = linprog(np.r_[np.zeros(nv - 1), -1], A_ub=np.array(A), b_ub=b,
+                  bounds=bounds + [(None, None)], method="highs")
+    return -res.fun
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_class_lp_with_space_sharing_matches_the_job_pair_lp(seed):
+    from allocator.online.policies.space_sharing import job_allocation, max_min_packed
+    rng = np.random.default_rng(seed)
+    kinds, T = 3, 2
+    base = rng.uniform(0.5, 10, (kinds, T))
+    pair_rate = np.zeros((T, kinds, kinds, 2))
+    for t in range(T):              # (a, b) and (b, a) describe the same pair, each its way
+        for a in range(kinds):
+            for b in range(a, kinds):
+                if rng.random() < 0.8:
+                    ra, rb = rng.uniform(0.2, 1.0, 2) * base[[a, b], t]
+                    rb = ra if a == b else rb       # two jobs of one kind: one rate (Gavel's)
+                    pair_rate[t, a, b], pair_rate[t, b, a] = (ra, rb), (rb, ra)
+    kind = rng.integers(0, kinds, 8)
+    rate = base[kind]
+    gang = np.ones(8, dtype=np.int64)
+    weight = np.ones(8)
+    counts = rng.integers(1, 4, T)
+    solution = max_min_packed(rate, gang, weight, counts, kind, pair_rate)
+    assert solution.value == pytest.approx(explicit_pair_lp(rate, gang, weight, counts, kind,
+                                                            pair_rate), rel=1e-6)
+    # spread back over the jobs it is feasible for Gavel's LP and reaches the same value
+    ia, ib = np.triu_indices(8, 1)
+    alone, shared = job_allocation(solution, ia, ib)
+    time = alone.sum(axis=1) + np.bincount(ia, shared.sum(axis=1), 8) \
+        + np.bincount(ib, shared.sum(axis=1), 8)
+    assert (time <= 1 + 1e-7).all()
+    assert (alone.sum(axis=0) + shared.sum(axis=0) <= counts + 1e-7).all()

@@ -24,7 +24,7 @@ from .policies.base import Packed, Policy
 from .state import OnlineState
 
 NEW_JOB = 1e9          # priority scale of a unit with a share and no time yet (Gavel's)
-WHOLE = 1 - 1e-4       # a share this close to 1 is all of the unit's time (lag_first)
+WHOLE = 1 - 1e-3       # a share this close to 1 is all of the unit's time (lag_first)
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ class Replanner:
 
     def _recompute(self, state: OnlineState, present: np.ndarray) -> None:
         self._reset(present, state.now)
-        self._allocate(state.view())
+        self._allocate(state.view(getattr(self.policy, "lookahead", 0)))
         self.stale = False
 
     def _reset(self, present: np.ndarray, now: float) -> None:

@@ -45,12 +45,21 @@ class OnlineState:
             return DONE
         return RUNNING if self.running[job] else WAITING
 
-    def view(self) -> View:
+    def view(self, lookahead: int = 0) -> View:
+        """The jobs present; with ``lookahead``, also the next that many arrivals."""
         k = np.flatnonzero(self.present)
+        upcoming = None
+        if lookahead:
+            upcoming = self._view(np.arange(self.arrived, min(self.arrived + lookahead,
+                                                              self.jobs.size)), None)
+        return self._view(k, upcoming)
+
+    def _view(self, k: np.ndarray, upcoming: View | None) -> View:
         j = self.jobs
         return View(now=self.now, jobs=k, rate=j.rate[k], gang=j.gang[k], weight=j.weight[k],
                     remaining=self.remaining[k], age=self.now - j.arrival[k], counts=j.counts,
-                    kind=None if j.kind is None else j.kind[k], pair_rate=j.pair_rate)
+                    kind=None if j.kind is None else j.kind[k], pair_rate=j.pair_rate,
+                    upcoming=upcoming)
 
     def run(self, jobs: np.ndarray, pools: np.ndarray, round_s: float, restart_s: float = 0.0,
             partners: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

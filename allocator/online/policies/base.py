@@ -28,6 +28,8 @@ class View:
     counts: np.ndarray          # devices per pool
     kind: np.ndarray | None = None        # job classes, where jobs may share devices
     pair_rate: np.ndarray | None = None   # [pool, class, class, 2]: the rates of two sharing
+    upcoming: "View | None" = None        # the next jobs to arrive (age < 0), for a policy
+                                          # with ``lookahead`` (their remaining: all work)
 
     @property
     def size(self) -> int:
@@ -50,6 +52,8 @@ class Policy(Protocol):
     """A policy: ``allocate`` is called when the re-planner recomputes the allocation."""
 
     name: str
+    # optional: lookahead (int, the arrivals it is shown ahead), replan_every (seconds between
+    # allocations instead of the re-planner's), lag_first (serve units by time owed)
     shuffle: bool        # pools are offered in a new random order each round (Gavel does
                          # this for its heterogeneity-agnostic policies but Gandiva)
     exclusive: bool      # only jobs with an allocation run (FIFO); else spare devices are lent

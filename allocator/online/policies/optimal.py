@@ -1,11 +1,12 @@
-"""Our own policy: the exact plan for the jobs present, revised at every arrival and completion.
+"""Our own policy: the exact plan over the known jobs, revised at every arrival and completion.
 
-Two LPs over the same allocation. The first finds the earliest time T* by which every present
-job can finish (as ``min_makespan``). The second keeps that time, ``rate_k(x) >=
-remaining[k] / T*`` for every job, and among those allocations takes the one that finishes jobs
-soonest (``min_jct``'s objective): devices a job does not need to meet T* go to the jobs they
-finish fastest, instead of being left to the rounds. The re-planner asks for it at every event
-(``replan_every = 0``), not at most every 1920 s as for Gavel's policies.
+At each event it solves the plan ahead (``plan_ahead.py``) over the jobs present and the next
+``LOOKAHEAD`` arrivals: the earliest time all of them can finish, as an LP over the intervals
+between arrivals, then, keeping that time, the plan that does the most of the shortest jobs'
+work now. The first interval's shares are the allocation. The re-planner asks for it at every
+event (``replan_every = 0``), not at most every 1920 s as for Gavel's policies, and serves
+units by the time they are owed, a unit given all its time on a pool first (``lag_first``),
+so that a job the plan needs running all the time is never left out of a round.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from __future__ import annotations
 import numpy as np
 
 from .base import View
-from .lp import AllocationLP
-from .min_makespan import earliest_finish
+from .plan_ahead import plan
 
 name = "optimal"
-SLACK = 1e-6            # relative room on T* for the second LP (the first's rounding)
+LOOKAHEAD = 8           # arrivals planned for ahead of time
+FIRST = 1e-3            # the first interval, as a fraction of the longest job's time alone
 
 
 class Optimal:
@@ -26,13 +27,26 @@ class Optimal:
     exclusive = False
     replan_every = 0.0
     lag_first = True
+    lookahead = LOOKAHEAD
 
     def allocate(self, view: View) -> np.ndarray:
-        finish = earliest_finish(view) * (1 + SLACK)
-        lp = AllocationLP(view)
-        lp.per_job(view.rate * (finish / view.remaining)[:, None], 1.0, np.inf)
-        value = view.rate * (view.weight / view.remaining)[:, None]
-        return lp.allocation(lp.solve(-value.ravel() / value.max(), name))
+        return plan_now(view)[0]
+
+
+def plan_now(view: View) -> tuple[np.ndarray, float]:
+    """(the present jobs' shares, the earliest time from now all known jobs can finish)."""
+    ahead = view.upcoming if view.upcoming is not None else None
+    rate, gang, work, weight = view.rate, view.gang, view.remaining, view.weight
+    release = np.zeros(view.size)
+    if ahead is not None and ahead.size:
+        rate, gang = np.r_[rate, ahead.rate], np.r_[gang, ahead.gang]
+        work, weight = np.r_[work, ahead.remaining], np.r_[weight, ahead.weight]
+        release = np.r_[release, -ahead.age]
+    longest = float((work / rate.max(axis=1)).max())
+    later = release[release > 0]
+    first = min(FIRST * longest, later.min()) if len(later) else FIRST * longest
+    shares, finish = plan(rate, gang, work, release, weight, view.counts, first)
+    return shares[:view.size], finish
 
 
 def make(seed: int = 0) -> Optimal:
