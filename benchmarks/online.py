@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import platform
 import random
 import sys
 from dataclasses import replace
@@ -29,7 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.doc_section import write_section  # noqa: E402
+from benchmarks.doc_section import machine, write_section  # noqa: E402
 
 HOUR = 3600.0
 # our policy -> Gavel's name for the same policy
@@ -202,8 +201,8 @@ def main() -> None:
               "to compare with")
         return
     results, published = gavel_results(folder)
-    lines = [f"Measured {date.today().isoformat()} on {platform.processor() or platform.machine()}"
-             f", {platform.python_version()}, `python benchmarks/online.py`. Rounds of 360 s, "
+    lines = [f"Measured {date.today().isoformat()} on {machine()}, "
+             "`python benchmarks/online.py`. Rounds of 360 s, "
              "allocations recomputed at most every 1920 s (`optimal`: at every event), no "
              "restart cost, seed 0; gandiva with space sharing (pair rates), as Gavel runs it.",
              ""]

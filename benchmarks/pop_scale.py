@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
-import platform
 import sys
 import time
 from datetime import date
@@ -33,7 +32,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.doc_section import write_section  # noqa: E402
+from benchmarks.doc_section import machine, write_section  # noqa: E402
 
 POOLS = ("v100", "p100", "k80")
 
@@ -165,8 +164,8 @@ def main() -> None:
                     f"{mine['max_job_time']:.6f} | {mine['max_use']:.6f} | {their_text} | "
                     f"{ratio} | {gap} |")
         print(rows[-1], flush=True)
-    lines = [f"Measured {date.today().isoformat()} on {platform.processor() or platform.machine()}"
-             f" ({mp.cpu_count()} cores), `python benchmarks/pop_scale.py`.", "",
+    lines = [f"Measured {date.today().isoformat()} on {machine()}, "
+             "`python benchmarks/pop_scale.py`.", "",
              "| jobs | GPUs | job pairs | classes | ours s | ours: min normalised throughput "
              "| the same, spread over jobs | largest job time | largest pool use "
              "| Gavel's formulation, cvxpy + ECOS, s | faster | value difference |",

@@ -358,3 +358,28 @@ def test_class_lp_with_space_sharing_matches_the_job_pair_lp(seed):
         + np.bincount(ib, shared.sum(axis=1), 8)
     assert (time <= 1 + 1e-7).all()
     assert (alone.sum(axis=0) + shared.sum(axis=0) <= counts + 1e-7).all()
+
+
+# -- the plan ahead ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("devices, expected", [(1, 20.0), (2, 15.0)])
+def test_plan_ahead_bound_by_hand(devices, expected):
+    from allocator.online.policies.plan_ahead import plan
+    # a (10 s of work) now, b (10 s) released at 5 s: one device ends at 20, two at 15
+    shares, finish = plan(np.ones((2, 1)), np.ones(2, dtype=np.int64), np.array([10.0, 10.0]),
+                          np.array([0.0, 5.0]), np.ones(2), np.array([devices]), first=0.01)
+    assert finish == pytest.approx(expected)
+    assert shares[0, 0] == pytest.approx(1.0)        # a runs now, at full speed
+    assert shares[1, 0] == pytest.approx(0.0)        # b has not arrived
+
+
+def test_plan_ahead_is_a_fluid_bound_with_gangs():
+    from allocator.online.policies.plan_ahead import plan
+    # a gang of 2 (rate 2 in all, 8 of work: 4 s) and a single (4 s) on 2 devices: any real
+    # schedule takes 8 s (the gang holds both devices), the fluid plan counts device-seconds:
+    # (2 x 4 + 4) / 2 = 6 s, a lower bound (docs/online.md)
+    _, finish = plan(np.array([[2.0], [1.0]]), np.array([2, 1]), np.array([8.0, 4.0]),
+                     np.zeros(2), np.ones(2), np.array([2]), first=0.01)
+    assert finish == pytest.approx(6.0)
+    p = problem({"gpu": 2}, [{"name": "g", "work": 8, "devices": 2}, {"name": "s", "work": 4}])
+    assert simulate(p, "optimal", round_s=1).summary()["makespan_s"] == pytest.approx(8.0)

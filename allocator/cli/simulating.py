@@ -157,7 +157,7 @@ def _problem(file: Path, cluster: Optional[str]):
 
 def _print_summary(s: dict) -> None:
     from rich.table import Table
-    hours = lambda v: "—" if v is None else f"{v / 3600:,.2f} h"     # noqa: E731
+    hours = _duration_text
     table = Table(title=f"simulation: {s['policy']}", show_header=False)
     table.add_row("jobs", f"{s['jobs']:,} ({s['finished']:,} finished)")
     table.add_row("makespan", hours(s["makespan_s"]))
@@ -169,6 +169,16 @@ def _print_summary(s: dict) -> None:
     table.add_row("preemptions", f"{s['preemptions']:,}")
     table.add_row("wall time", f"{s['wall_s']:.1f} s")
     out.print(table)
+
+
+def _duration_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:,.2f} h"
 
 
 class _Progress:

@@ -21,13 +21,16 @@ def require_supported(problem: Problem, objective: str, on_nodes: bool) -> None:
     devices at once or with a release time (no model plans these yet); cluster nodes and
     node requests (cores, GPUs, named resources) for an objective that plans devices, and
     devices for one that plans nodes (``on_nodes``)."""
+    online = "; jobs that arrive over time or hold several devices are simulated with " \
+             "`allocator simulate` (docs/online.md)"
     for i, t in enumerate(problem.tasks):
         if t.devices != 1:
             raise ProblemError(f"task {t.name!r} asks for {t.devices} devices at once; every "
-                               f"model plans one device per task", f"tasks[{i}]")
+                               f"model of solve plans one device per task{online}",
+                               f"tasks[{i}]")
         if t.release != 0:
-            raise ProblemError(f"task {t.name!r} has a release time; every model plans all "
-                               f"tasks from time 0", f"tasks[{i}]")
+            raise ProblemError(f"task {t.name!r} has a release time; every model of solve "
+                               f"plans all tasks from time 0{online}", f"tasks[{i}]")
     if on_nodes:
         if not problem.on_nodes:
             raise ProblemError(f"the {objective} objective places tasks on cluster nodes; "
