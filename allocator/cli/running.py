@@ -143,6 +143,14 @@ def run(
                                                      "--node": node, "--gantt": gantt,
                                                      "--time-limit": time_limit})
         return
+    _run_plan(file, plan_file, journal=journal, resume=resume, max_retries=max_retries,
+              task_timeout=task_timeout, logs=logs, time_limit=time_limit, out_file=out_file,
+              gantt=gantt, node=node, quiet=quiet)
+
+
+def _run_plan(file: Path, plan_file: Optional[Path], *, journal, resume, max_retries,
+              task_timeout, logs, time_limit, out_file, gantt, node, quiet) -> None:
+    """``run`` with a plan (solved first when none is given)."""
     # The inputs first, before torch is imported: bad input is refused at once.
     problem = _load_checked(file, None)
     if any(t.workload is not None for t in problem.tasks):

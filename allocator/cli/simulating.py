@@ -91,14 +91,19 @@ def simulate(
     else:
         _print_summary(summary)
     if out_file is not None:
-        text = json.dumps(result.to_dict(), indent=1)
-        _write(out_file, lambda path: path.write_text(text, encoding="utf-8"), "result")
-        if plot:
-            from ..ui.online_plots import jct_figure, utilization_figure
-            stem = out_file.with_suffix("")
-            jct_path, use_path = Path(f"{stem}-jct.png"), Path(f"{stem}-utilization.png")
-            _write(jct_path, lambda path: jct_figure([result], path), "JCT plot")
-            _write(use_path, lambda path: utilization_figure(result, path), "utilization plot")
+        _save(result, out_file, plot)
+
+
+def _save(result, out_file: Path, plot: bool) -> None:
+    """The result file, and with ``plot`` its two plots beside it."""
+    text = json.dumps(result.to_dict(), indent=1)
+    _write(out_file, lambda path: path.write_text(text, encoding="utf-8"), "result")
+    if plot:
+        from ..ui.online_plots import jct_figure, utilization_figure
+        stem = out_file.with_suffix("")
+        jct_path, use_path = Path(f"{stem}-jct.png"), Path(f"{stem}-utilization.png")
+        _write(jct_path, lambda path: jct_figure([result], path), "JCT plot")
+        _write(use_path, lambda path: utilization_figure(result, path), "utilization plot")
 
 
 PAIRS_FILE = "simulation_throughputs.json"

@@ -39,7 +39,8 @@ def simulate(problem: Problem | JobSet, policy: str | Policy = "max_min_fairness
     traces. By default every job is measured and the simulation runs until all are done.
     ``restart_s``: seconds a job loses each time it starts on a pool it was not running on
     in the previous round (Gavel charges none). ``on_round(now, round)`` is told every
-    round's decision before it runs."""
+    round's decision before it runs. The result's ``wall_s`` counts from the policy's
+    creation (its imports excluded, as Gavel's timer excludes its own) to the end."""
     jobs = problem if isinstance(problem, JobSet) else JobSet.from_problem(problem)
     if not 0 <= restart_s < round_s:
         raise ProblemError(f"the restart cost must be ≥ 0 and shorter than a round "
@@ -51,9 +52,24 @@ def simulate(problem: Problem | JobSet, policy: str | Policy = "max_min_fairness
     chosen = policies.make(policy, seed) if isinstance(policy, str) else policy
     every = getattr(chosen, "replan_every", reset_every)
     planner = Replanner(jobs, chosen, round_s, every, seed)
-    wall, rounds = time.perf_counter(), 0
-    target = len(measured)
+    wall = time.perf_counter()
     starts, busy = [], []                 # each round's start and device-seconds per pool
+    rounds = _loop(state, planner, measured, round_s, restart_s, progress, on_round,
+                   starts, busy)
+    return SimulationResult(jobs=jobs, policy=chosen.name, round_s=round_s,
+                            finish=state.finish.copy(),
+                            end=state.now, busy=state.busy.copy(),
+                            preemptions=state.preemptions.copy(), measured=measured,
+                            rounds=rounds, allocations=planner.allocations,
+                            wall_s=time.perf_counter() - wall,
+                            timeline=Timeline(np.array(starts), np.array(busy).reshape(
+                                -1, len(jobs.pools)), state.now))
+
+
+def _loop(state: OnlineState, planner: Replanner, measured: np.ndarray, round_s: float,
+          restart_s: float, progress, on_round, starts: list, busy: list) -> int:
+    """Round after round until the measured jobs are done; the number of rounds."""
+    rounds, target = 0, len(measured)
     while True:
         planner.arrived(state.admit())
         finished = int(np.isfinite(state.finish[measured]).sum())
@@ -64,7 +80,7 @@ def simulate(problem: Problem | JobSet, policy: str | Policy = "max_min_fairness
         plan = planner.plan(state)
         if plan.empty:
             if state.next_arrival is None:
-                raise RuntimeError(f"policy {chosen.name!r} ran nothing with "
+                raise RuntimeError(f"policy {planner.policy.name!r} ran nothing with "
                                    f"{int(state.present.sum())} jobs waiting and none to come")
             state.running[:] = False
             state.now = state.next_arrival
@@ -80,14 +96,7 @@ def simulate(problem: Problem | JobSet, policy: str | Policy = "max_min_fairness
         rounds += 1
     if progress is not None:
         progress(target, target, state.now)
-    return SimulationResult(jobs=jobs, policy=chosen.name, round_s=round_s,
-                            finish=state.finish.copy(),
-                            end=state.now, busy=state.busy.copy(),
-                            preemptions=state.preemptions.copy(), measured=measured,
-                            rounds=rounds, allocations=planner.allocations,
-                            wall_s=time.perf_counter() - wall,
-                            timeline=Timeline(np.array(starts), np.array(busy).reshape(
-                                -1, len(jobs.pools)), state.now))
+    return rounds
 
 
 def _measured(jobs: JobSet, measure: Sequence[int] | None) -> np.ndarray:

@@ -65,11 +65,7 @@ def max_min_packed(rate: np.ndarray, gang: np.ndarray, weight: np.ndarray, count
     r, g_gang, g_weight, g_kind = rate[first], gang[first], weight[first], kind[first]
     equal = (r * counts[None, :]).sum(axis=1) / counts.sum()
     scale = g_gang / (g_weight * equal)                       # per class: gang / (w prop)
-    a, b = np.triu_indices(G)
-    keep = (g_gang[a] == g_gang[b]) & ((a != b) | (size[a] >= 2))
-    a, b = a[keep], b[keep]
-    both = pair_rate[:, g_kind[a], g_kind[b]]                  # [pool, pair, 2]
-    usable = (both > 0).all(axis=2).T                          # [pair, pool]
+    a, b, both, usable = _class_pairs(g_gang, g_kind, size, pair_rate)
     P = len(a)
     ns, npair = G * T, P * T
     n = ns + npair + 1                                         # s, p, z
@@ -124,6 +120,16 @@ def max_min_packed(rate: np.ndarray, gang: np.ndarray, weight: np.ndarray, count
     return ClassAllocation(value=float(x[z]), group=group, size=size,
                            alone=x[:ns].reshape(G, T), pairs=np.c_[a, b],
                            together=x[ns:ns + npair].reshape(P, T), seconds=result.seconds)
+
+
+def _class_pairs(gang, kind, size, pair_rate):
+    """The pairs of classes that may share (the same gang; a class with itself when it has
+    two jobs): (first, second, their rates [pool, pair, 2], usable [pair, pool])."""
+    a, b = np.triu_indices(len(size))
+    keep = (gang[a] == gang[b]) & ((a != b) | (size[a] >= 2))
+    a, b = a[keep], b[keep]
+    both = pair_rate[:, kind[a], kind[b]]
+    return a, b, both, (both > 0).all(axis=2).T
 
 
 def job_allocation(solution: ClassAllocation, jobs_a: np.ndarray, jobs_b: np.ndarray
