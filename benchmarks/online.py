@@ -36,20 +36,23 @@ GAVEL_NAME = {"fifo": "fifo", "las": "max_min_fairness", "gandiva": "gandiva",
               "max_min_fairness": "max_min_fairness_perf",
               "min_makespan": "min_total_duration_perf",
               "finish_time_fairness": "finish_time_fairness_perf", "min_jct": None,
-              "optimal": None, "fifo (Gavel's code)": "fifo"}
+              "optimal": None, "fifo (Gavel's code)": "fifo",
+              "max_min_fairness + sharing": "max_min_fairness_packed"}
+SHARED = "max_min_fairness + sharing"          # max_min_fairness with --space-sharing
 STATIC = ["fifo", "gandiva", "las", "max_min_fairness", "min_makespan", "optimal",
           "fifo (Gavel's code)"]
 CONTINUOUS = ["fifo", "las", "gandiva", "max_min_fairness", "finish_time_fairness", "min_jct",
               "optimal"]
 LISTS = [  # (job list, cluster, window, policies)
+    ("static-multi_may2020_n50_seed0.csv", (36, 36, 36), None, STATIC + [SHARED]),
     ("static-multi_may2020_n100_seed0.csv", (36, 36, 36), None, STATIC),
     ("static-multi_may2020_n500_seed0.csv", (36, 36, 36), None, STATIC),
     ("continuous-single_may2020_rate1_seed0.csv", (12, 12, 12), (100, 300),
      CONTINUOUS + ["fifo (Gavel's code)"]),
     ("continuous-single_may2020_rate2_seed0.csv", (36, 36, 36), (4000, 5000),
-     CONTINUOUS + ["fifo (Gavel's code)"]),
+     CONTINUOUS + ["fifo (Gavel's code)", SHARED]),
     ("continuous-single_may2020_rate4.8_seed0.csv", (36, 36, 36), (4000, 5000),
-     CONTINUOUS + ["fifo (Gavel's code)"]),
+     CONTINUOUS + ["fifo (Gavel's code)", SHARED]),
 ]
 
 
@@ -146,8 +149,9 @@ def run_list(folder: Path, name, cluster, window, policies, results, published):
     static = window is None
     rate = None if static else float(name.split("_rate")[1].split("_")[0])
     for policy in policies:
-        jobs = shared if policy == "gandiva" else plain        # Gavel's gandiva packs
-        chosen = GavelFifo(jobs.pools) if policy == "fifo (Gavel's code)" else policy
+        jobs = shared if policy in ("gandiva", SHARED) else plain      # Gavel's gandiva packs
+        chosen = GavelFifo(jobs.pools) if policy == "fifo (Gavel's code)" else \
+            policy.split(" + ")[0]
         result = simulate(jobs, chosen, measure=None if static else range(*window))
         runs[policy] = result
         s = result.summary()
@@ -180,7 +184,7 @@ def plots(runs: dict, folder: Path, tag: str) -> list[str]:
     from allocator.ui.online_plots import jct_figure, utilization_figure
     folder.mkdir(parents=True, exist_ok=True)
     jct = folder / f"online-jct-{tag}.png"
-    jct_figure([r for p, r in runs.items() if "Gavel" not in p], jct,
+    jct_figure([r for p, r in runs.items() if "Gavel" not in p and p != SHARED], jct,
                title=f"JCT distribution, continuous {tag} jobs/h, jobs [4000, 5000)")
     use = folder / f"online-utilization-{tag}.png"
     utilization_figure(runs["max_min_fairness"], use,

@@ -246,6 +246,17 @@ def test_gandiva_pairs_jobs_on_one_device_when_over_subscribed():
     assert finish(alone) == {"a": 80.0, "b": 160.0}      # the round ends when a does
 
 
+def test_max_min_fairness_pairs_jobs_that_do_more_together():
+    p = problem({"gpu": 1}, [{"name": "a", "work": 80}, {"name": "b", "work": 80}])
+    js = JobSet.from_problem(p)
+    shared = replace(js, kind=np.array([0, 0]), pair_rate=np.full((1, 1, 1, 2), 0.8))
+    # together each gets 0.8 of its rate alone, apart 1/2: the LP pairs them
+    r = simulate(shared, "max_min_fairness", round_s=100)
+    assert finish(r) == {"a": 100.0, "b": 100.0}
+    slow = replace(js, kind=np.array([0, 0]), pair_rate=np.full((1, 1, 1, 2), 0.3))
+    assert finish(simulate(slow, "max_min_fairness", round_s=100)) == {"a": 80.0, "b": 160.0}
+
+
 @pytest.mark.parametrize("together, kept", [(0.4, False), (0.6, True)])
 def test_gandiva_keeps_a_pair_only_while_it_does_more_together(together, kept):
     from allocator.online.policies.gandiva import Gandiva

@@ -109,7 +109,7 @@ def test_simulate_command_reads_a_problem_file(tmp_path):
     ([], "a job list needs --cluster"),
     (["--cluster", "v100=1,p100=2", "--round", "6 parsecs"], "--round"),
     (["--cluster", "v100=1,p100=2", "--measure", "5:2"], "expected FIRST:END"),
-    (["--cluster", "v100=1,p100=2", "--policy", "las", "--space-sharing"],
+    (["--cluster", "v100=1,p100=2", "--policy", "fifo", "--space-sharing"],
      "does not share devices"),
     (["--cluster", "v100=1,p100=2", "--plot"], "--plot needs --out"),
     (["--cluster", "v100=1,p100=2", "--restart-cost", "400"], "--restart-cost"),
@@ -147,6 +147,22 @@ def test_mean_jct_within_5_percent_of_gavel_on_the_small_continuous_list(ours, t
     result = simulate(problem, ours, measure=range(100, 300))
     gavel = float(_gavel(RATE1, theirs)["mean_jct_h"]) * 3600
     assert result.summary()["mean_jct_s"] == pytest.approx(gavel, rel=0.05)
+
+
+@needs_gavel
+def test_space_sharing_max_min_fairness_side_by_side():
+    from dataclasses import replace
+    name = "static-multi_may2020_n50_seed0.csv"
+    problem = from_dict(import_gavel(JOBLISTS / name, {"v100": 36, "p100": 36, "k80": 36}),
+                        check=False)
+    jobs = JobSet.from_problem(problem)
+    kind, rates = pair_rates(GAVEL / "simulation_throughputs.json", JOBLISTS / name, jobs.names,
+                             jobs.gang, jobs.pools)
+    result = simulate(replace(jobs, kind=kind, pair_rate=rates), "max_min_fairness")
+    gavel = _gavel(name, "max_min_fairness_packed")
+    assert result.summary()["makespan_s"] <= float(gavel["makespan_h"]) * 3600
+    assert result.summary()["mean_jct_s"] == pytest.approx(float(gavel["mean_jct_h"]) * 3600,
+                                                           rel=0.05)
 
 
 @needs_gavel

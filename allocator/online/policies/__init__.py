@@ -9,7 +9,7 @@ from .base import Policy, View
 
 NAMES = ("fifo", "las", "gandiva", "max_min_fairness", "min_makespan", "finish_time_fairness",
          "min_jct", "optimal")
-SHARING = ("gandiva",)          # the policies that pair jobs on shared devices
+SHARING = ("gandiva", "max_min_fairness")    # the policies that pair jobs on shared devices
 
 
 def make(name: str, seed: int = 0) -> Policy:

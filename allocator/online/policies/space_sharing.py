@@ -19,14 +19,17 @@ per class and per pair of classes on each pool (a few thousand in all) and the s
 
 ``s[g,t]``: the total time class g's jobs run alone on t; ``p[gh,t]``: the total time pairs of
 a class-g and a class-h job share devices of t. Coefficients are Gavel's: a rate times the
-gang, over the job's weight and its rate under an equal split of the cluster. Two jobs of one
+gang, over the job's weight and its rate under an equal split of the cluster. With ``spread``
+(the policy's use), a second LP keeps the smallest value and takes, among those allocations,
+the one with the most normalised work in all: the first LP's vertex may leave devices or pair
+time idle that Gavel's interior-point solver would have spread. Two jobs of one
 class sharing devices are taken to run at one rate each (the mean of the pair's two, which
 Gavel's measurements always give equal).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -57,7 +60,8 @@ def classes(rate, gang, weight, kind) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 
 def max_min_packed(rate: np.ndarray, gang: np.ndarray, weight: np.ndarray, counts: np.ndarray,
-                   kind: np.ndarray, pair_rate: np.ndarray) -> ClassAllocation:
+                   kind: np.ndarray, pair_rate: np.ndarray, spread: bool = False
+                   ) -> ClassAllocation:
     """Solve the LP above. ``rate[job, pool]`` (whole gang), ``kind[job]`` its class for
     ``pair_rate[pool, kind, kind, 2]`` (the rates of two sharing; 0: they may not)."""
     group, first, size = classes(rate, gang, weight, kind)
@@ -112,14 +116,28 @@ def max_min_packed(rate: np.ndarray, gang: np.ndarray, weight: np.ndarray, count
                         row_lo=np.concatenate(lo), row_hi=np.concatenate(hi),
                         col_lo=np.zeros(n), col_hi=col_hi,
                         integrality=np.zeros(n, dtype=bool))
+    x, seconds = _solve(model)
+    if spread:
+        # among the allocations with that smallest value, the most normalised work in all
+        floor = model.col_lo.copy()
+        floor[z] = x[z] * (1 - 1e-7)
+        value_rows = np.flatnonzero(np.concatenate(rows) < G)
+        total = np.zeros(n)
+        np.add.at(total, np.concatenate(cols)[value_rows], np.concatenate(vals)[value_rows])
+        total[z] = 0.0
+        x, more = _solve(replace(model, c=-total / max(total.max(), 1e-12), col_lo=floor))
+        seconds += more
+    return ClassAllocation(value=float(x[z]), group=group, size=size,
+                           alone=x[:ns].reshape(G, T), pairs=np.c_[a, b],
+                           together=x[ns:ns + npair].reshape(P, T), seconds=seconds)
+
+
+def _solve(model: LinearModel) -> tuple[np.ndarray, float]:
     result = get_backend(default_backend()).solve(model, SolveOptions())
     if result.termination is not Termination.OPTIMAL:
         raise RuntimeError(f"the space-sharing max-min LP ended {result.termination.value}: "
                            f"{result.message}")
-    x = result.x
-    return ClassAllocation(value=float(x[z]), group=group, size=size,
-                           alone=x[:ns].reshape(G, T), pairs=np.c_[a, b],
-                           together=x[ns:ns + npair].reshape(P, T), seconds=result.seconds)
+    return result.x, result.seconds
 
 
 def _class_pairs(gang, kind, size, pair_rate):
