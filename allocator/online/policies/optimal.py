@@ -1,7 +1,9 @@
 """Our own policy: the exact plan over the known jobs, revised at every arrival and completion.
 
 At each event it solves the plan ahead (``plan_ahead.py``) over the jobs present and the next
-``LOOKAHEAD`` arrivals: the earliest time all of them can finish, as an LP over the intervals
+arrivals (up to ``LOOKAHEAD``, and none once ``PLANNED`` jobs are present, where the LP over
+intervals would grow past what an event can afford): the earliest time all of them can
+finish, as an LP over the intervals
 between arrivals, then, keeping that time, the plan that does the most of the shortest jobs'
 work now. The first interval's shares are the allocation. The re-planner asks for it at every
 event (``replan_every = 0``), not at most every 1920 s as for Gavel's policies, and serves
@@ -18,6 +20,7 @@ from .plan_ahead import plan
 
 name = "optimal"
 LOOKAHEAD = 8           # arrivals planned for ahead of time
+PLANNED = 64            # no arrivals are planned for when the plan would hold more jobs
 FIRST = 1e-3            # the first interval, as a fraction of the longest job's time alone
 
 
@@ -35,10 +38,10 @@ class Optimal:
 
 def plan_now(view: View) -> tuple[np.ndarray, float]:
     """(the present jobs' shares, the earliest time from now all known jobs can finish)."""
-    ahead = view.upcoming if view.upcoming is not None else None
+    ahead = view.upcoming
     rate, gang, work, weight = view.rate, view.gang, view.remaining, view.weight
     release = np.zeros(view.size)
-    if ahead is not None and ahead.size:
+    if ahead is not None and ahead.size and view.size + ahead.size <= PLANNED:
         rate, gang = np.r_[rate, ahead.rate], np.r_[gang, ahead.gang]
         work, weight = np.r_[work, ahead.remaining], np.r_[weight, ahead.weight]
         release = np.r_[release, -ahead.age]
