@@ -19,8 +19,8 @@ from .base import View
 from .plan_ahead import plan
 
 name = "optimal"
-LOOKAHEAD = 8           # arrivals planned for ahead of time
-PLANNED = 64            # no arrivals are planned for when the plan would hold more jobs
+LOOKAHEAD = 4           # arrivals planned for ahead of time
+PLANNED = 32            # no arrivals are planned for when the plan would hold more jobs
 FIRST = 1e-3            # the first interval, as a fraction of the longest job's time alone
 
 
