@@ -57,8 +57,9 @@ def simulate(
                                        help="Seconds a job loses each time it is started or "
                                        "moved (default 0, as Gavel)."),
     space_sharing: bool = typer.Option(False, "--space-sharing", help="Let two jobs share "
-                                       "the same devices at their pair rates (gandiva packs "
-                                       "pairs when the cluster is over-subscribed)."),
+                                       "the same devices at their pair rates: gandiva pairs "
+                                       "jobs when over-subscribed, max_min_fairness becomes "
+                                       "Gavel's max_min_fairness_packed."),
     pairs: Optional[Path] = typer.Option(None, metavar="JSON", help="Gavel's "
                                          "simulation_throughputs.json, for --space-sharing "
                                          "(default: that file in the job list's folder or the "
