@@ -61,7 +61,8 @@ def _number(row: Mapping[str, str], column: str, where: str, *, positive: bool =
 
 
 def read_jobs(path: str | Path, cluster: Mapping[str, int]) -> list[dict[str, Any]]:
-    """One task document per row, with its rates on the cluster's GPU types."""
+    """One task document per row, with its per-GPU rates on the cluster's types (``rates``,
+    None where it cannot run)."""
     path = Path(path)
     rate_columns = tuple(f"{t}_steps_per_s" for t in cluster)
     tasks: list[dict[str, Any]] = []
@@ -81,7 +82,6 @@ def read_jobs(path: str | Path, cluster: Mapping[str, int]) -> list[dict[str, An
             "name": str(job), "compute": _number(row, "total_steps", where, positive=True),
             "devices": gang, "release": _number(row, "arrival_time_s", where),
             "weight": _number(row, "priority_weight", where, positive=True),
-            "job_type": row["job_type"].strip(),
             "rates": {t: (r / gang if r > 0 else None) for t, r in rates.items()}})
     if not tasks:
         raise ProblemError(f"{path}: no jobs")
@@ -94,8 +94,6 @@ def import_gavel(path: str | Path, cluster: Mapping[str, int], name: str | None 
     path = Path(path)
     tasks = read_jobs(path, cluster)
     throughput = {t["name"]: t.pop("rates") for t in tasks}
-    for t in tasks:
-        t.pop("job_type")
     pools = [{"name": gpu, "kind": "gpu", "count": count, "memory": MEMORY.get(gpu, "16GiB"),
               "throughput": 1.0} for gpu, count in cluster.items()]
     return {"name": name or path.stem,
