@@ -141,5 +141,59 @@ def test_run_command_online(tmp_path):
     import json
     doc = json.loads((tmp_path / "r.json").read_text())
     assert [j["name"] for j in doc["jobs"]] == ["a", "b"] and doc["rounds"][0] == [["a", "cpu"]]
-    bad = allocator_cli("run", str(path), "--policy", "fifo", "--resume")
-    assert bad.returncode == 2 and "--resume does not go with --policy" in bad.stderr
+    bad = allocator_cli("run", str(path), "--policy", "fifo", "--plan", str(path))
+    assert bad.returncode == 2 and "--plan does not go with --policy" in bad.stderr
+    again = allocator_cli("run", str(path), "--policy", "fifo", "--journal",
+                          str(tmp_path / "j.jsonl"))
+    assert again.returncode == 2 and "already holds a run" in again.stderr
+
+
+def test_a_killed_online_run_resumes_from_its_journal(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from .test_bad_inputs import installed_command
+    p = problem(tmp_path, {"cpu": 1}, [{"name": "quick", "work": 0.3},
+                                       {"name": "slow", "work": 3.0, "release": 0.1}])
+    from allocator import dump
+    dump(p, tmp_path / "p.yaml")
+    journal = tmp_path / "j.jsonl"
+    args = [installed_command(), "run", str(tmp_path / "p.yaml"), "--policy", "fifo", "--round",
+            "0.5s", "--journal", str(journal), "--logs", str(tmp_path / "logs")]
+    first = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:             # until slow has started
+        if journal.exists() and '"task": "slow"' in journal.read_text():
+            break
+        time.sleep(0.05)
+    time.sleep(0.5)
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait()
+    events = Journal.read(journal)
+    assert any(e["event"] == "end" and e["task"] == "quick" for e in events)
+    assert not any(e["event"] == "end" and e["task"] == "slow" for e in events)
+    resumed = subprocess.run(args + ["--resume", "--out", str(tmp_path / "r.json")],
+                             capture_output=True, text=True, timeout=60)
+    assert resumed.returncode == 0, resumed.stderr
+    events = Journal.read(journal)
+    starts = [e["task"] for e in events if e["event"] == "start"]
+    assert starts.count("quick") == 1 and starts.count("slow") == 2    # quick is not rerun
+    assert float((tmp_path / "slow.progress").read_text()) >= 3.0      # slow went on from it
+    import json
+    jobs = {j["name"]: j for j in json.loads((tmp_path / "r.json").read_text())["jobs"]}
+    assert jobs["quick"]["finish_s"] < 1.5 < jobs["slow"]["finish_s"]
+
+
+def test_resume_refuses_another_run_and_needs_a_journal(tmp_path):
+    p = problem(tmp_path, {"cpu": 1}, [{"name": "a", "work": 0.1}])
+    execute_online(p, "fifo", round_s=1, journal=tmp_path / "j.jsonl", logs=tmp_path / "l")
+    with pytest.raises(ProblemError, match="another online run"):
+        execute_online(p, "las", round_s=1, journal=tmp_path / "j.jsonl", resume=True)
+    with pytest.raises(ProblemError, match="needs its journal"):
+        execute_online(p, "fifo", round_s=1, resume=True)
+    # a finished run resumed has nothing left to do
+    report = execute_online(p, "fifo", round_s=1, journal=tmp_path / "j.jsonl", resume=True,
+                            logs=tmp_path / "l")
+    assert report.rounds == [] and np.isfinite(report.finish).all()

@@ -138,10 +138,10 @@ def run(
     143 when stopped by SIGINT or SIGTERM (then --resume finishes the rest).
     """
     if policy is not None:
-        _run_online(file, policy, round_, journal=journal, logs=logs, out_file=out_file,
-                    max_retries=max_retries, others={"--plan": plan_file, "--resume": resume,
-                                                     "--node": node, "--gantt": gantt,
-                                                     "--time-limit": time_limit})
+        _run_online(file, policy, round_, journal=journal, resume=resume, logs=logs,
+                    out_file=out_file, max_retries=max_retries,
+                    others={"--plan": plan_file, "--node": node, "--gantt": gantt,
+                            "--time-limit": time_limit})
         return
     _run_plan(file, plan_file, journal=journal, resume=resume, max_retries=max_retries,
               task_timeout=task_timeout, logs=logs, time_limit=time_limit, out_file=out_file,
@@ -181,8 +181,8 @@ def _run_plan(file: Path, plan_file: Optional[Path], *, journal, resume, max_ret
         raise typer.Exit(1)
 
 
-def _run_online(file: Path, policy: str, round_: str, *, journal, logs, out_file, max_retries,
-                others: dict) -> None:
+def _run_online(file: Path, policy: str, round_: str, *, journal, resume, logs, out_file,
+                max_retries, others: dict) -> None:
     """``run --policy``: jobs arriving over time, the re-planner deciding each round."""
     import json
 
@@ -192,9 +192,12 @@ def _run_online(file: Path, policy: str, round_: str, *, journal, logs, out_file
     given = [name for name, value in others.items() if value]
     if given:
         _fail(f"{given[0]} does not go with --policy (an online run plans as it goes)")
+    if resume and journal is None:
+        _fail("--resume needs --journal (the journal of the run to continue)")
     problem = load(file, check=False)
     report = execute_online(problem, policy, round_s=_duration(round_), journal=journal,
-                            logs=logs, max_retries=2 if max_retries is None else max_retries)
+                            resume=resume, logs=logs,
+                            max_retries=2 if max_retries is None else max_retries)
     done = [f for f in report.finish if f == f]
     out.print(f"{len(done)} of {len(report.names)} jobs finished in {len(report.rounds)} rounds"
               + (f"; the last at {max(done):.1f} s" if done else ""))

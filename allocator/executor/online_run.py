@@ -10,7 +10,8 @@ says which attempt this is: ``ALLOCATOR_ATTEMPT``). A round ends after ``round_s
 sooner when every process of it has ended. A job is done when its process exits 0; its work
 done so far is estimated from its rate. A job that fails is retried, up to ``max_retries``
 times, and then given up. Every decision and every start, stop and end is journaled before it
-takes effect.
+takes effect, so a run stopped or killed continues from its journal (``resume``): the jobs it
+finished stay done, the others start again.
 
 Each unit's process sees its devices: ``CUDA_VISIBLE_DEVICES`` (its GPUs' indices, empty on a
 CPU pool), ``ALLOCATOR_DEVICE_NAME`` (the devices' names, comma-separated), ``ALLOCATOR_TASK``.
@@ -33,7 +34,7 @@ from ..online.jobs import JobSet
 from ..online.replanner import Replanner, Round
 from ..online.state import OnlineState
 from .devices import resolve_devices
-from .journal import Journal
+from .journal import Journal, JournalLock
 from .logs import Logs
 from .placement import Placement
 from .processes import GRACE_SECONDS, DeviceRunner, Order, Outcome
@@ -95,6 +96,25 @@ class OnlineRun:
 
     def clock(self) -> float:
         return time.monotonic() - self.t0
+
+    def carry_on(self, before: dict) -> None:
+        """Continue a run: its clock from its first start, its finished and given-up jobs
+        done, its attempts counted."""
+        self.wall0 = before["wall0"]
+        self.t0 = time.monotonic() - (time.time() - self.wall0)
+        index = {n: j for j, n in enumerate(self.jobs.names)}
+        self.state.now = self.clock()
+        self.planner.arrived(self.state.admit())
+        over = [index[n] for n in [*before["done"], *before["failed"]]]
+        for name, t in before["done"].items():
+            self.state.finish[index[name]] = self.report.finish[index[name]] = t
+        self.report.failed.update(before["failed"])
+        for name, attempt in before["tries"].items():
+            self.tries[index[name]] = attempt
+            self.report.attempts[name] = attempt
+        self.state.present[over] = False
+        self.state.remaining[over] = 0.0
+        self.planner.departed(np.array(over, dtype=np.int64))
 
     # -- the loop --------------------------------------------------------------------------
     def go(self) -> OnlineReport:
@@ -209,6 +229,8 @@ class OnlineRun:
         if outcome.status == "failed":
             if self.tries[job] > self.max_retries:
                 self.report.failed[name] = outcome.error or "failed"
+                self.journal.write({"event": "given_up", "t": self.clock(), "task": name,
+                                    "error": self.report.failed[name]})
                 self.state.present[job] = False
                 self.planner.departed(np.array([job]))
             else:
@@ -223,23 +245,62 @@ class OnlineRun:
 
 def execute_online(problem: Problem, policy: str = "max_min_fairness", *, round_s: float = 360.0,
                    reset_every: float = 1920.0, journal: str | Path | None = None,
-                   logs: str | Path | None = None, max_retries: int = 2,
+                   resume: bool = False, logs: str | Path | None = None, max_retries: int = 2,
                    grace: float = GRACE_SECONDS, seed: int = 0,
                    cuda_devices: int | None = None) -> OnlineReport:
-    """Run the problem's tasks as jobs arriving at their release times (seconds from now),
-    ``policy`` deciding each round what runs where; see the module's notes."""
+    """Run the problem's tasks as jobs arriving at their release times (seconds from the
+    run's start), ``policy`` deciding each round what runs where; see the module's notes.
+    With ``resume``, continue the run in ``journal`` (stopped or killed): its clock goes on
+    from the first start, the jobs it finished stay done, the others start again."""
+    if resume and journal is None:
+        raise ProblemError("resuming an online run needs its journal")
     folder = Path(logs) if logs is not None else Path(tempfile.mkdtemp(prefix="allocator-"))
-    book = Journal(journal)
-    book.open()
-    try:
-        run = OnlineRun(problem, policy, round_s=round_s, reset_every=reset_every, journal=book,
-                        logs=Logs(folder), max_retries=max_retries, grace=grace, seed=seed,
-                        cuda_devices=cuda_devices)
-        book.write({"event": "online_start", "policy": policy, "round_s": round_s,
-                    "tasks": list(run.jobs.names)})
+    with JournalLock(journal):
+        before = _previous(journal, policy, round_s, problem) if resume else None
+        if not resume and journal is not None and Path(journal).exists() \
+                and Path(journal).stat().st_size:
+            raise ProblemError(f"the journal {journal} already holds a run; resume it, or "
+                               "give a new journal")
+        book = Journal(journal)
+        book.open()
         try:
-            return run.go()
+            run = OnlineRun(problem, policy, round_s=round_s, reset_every=reset_every,
+                            journal=book, logs=Logs(folder), max_retries=max_retries,
+                            grace=grace, seed=seed, cuda_devices=cuda_devices)
+            if before is None:
+                book.write({"event": "online_start", "policy": policy, "round_s": round_s,
+                            "tasks": list(run.jobs.names), "wall0": run.wall0})
+            else:
+                run.carry_on(before)
+                book.write({"event": "online_resume", "t": run.clock()})
+            try:
+                return run.go()
+            finally:
+                run._stop_all()
         finally:
-            run._stop_all()
-    finally:
-        book.close()
+            book.close()
+
+
+def _previous(journal: str | Path, policy: str, round_s: float, problem: Problem) -> dict:
+    """What the journal's run did: its start (wall clock), the jobs it finished (and when),
+    the attempts each job has had and the jobs it gave up."""
+    events = Journal.read(journal, repair=True)
+    start = next((e for e in events if e.get("event") == "online_start"), None)
+    names = [t.name for t in problem.tasks]
+    if start is None:
+        raise ProblemError(f"the journal {journal} holds no online run to resume")
+    if start["policy"] != policy or start["round_s"] != round_s \
+            or sorted(start["tasks"]) != sorted(names):
+        raise ProblemError(f"the journal {journal} is of another online run (policy "
+                           f"{start['policy']}, rounds of {start['round_s']:g} s, "
+                           f"{len(start['tasks'])} tasks); resume it with the same problem, "
+                           "policy and round")
+    done, tries, failed = {}, {}, {}
+    for e in events:
+        if e.get("event") == "start":
+            tries[e["task"]] = e["attempt"]
+        elif e.get("event") == "end" and e["status"] == "completed":
+            done[e["task"]] = e["t"]
+        elif e.get("event") == "given_up":
+            failed[e["task"]] = e["error"]
+    return {"wall0": start["wall0"], "done": done, "tries": tries, "failed": failed}
