@@ -60,6 +60,16 @@ def _seconds(value: Optional[float]) -> Optional[float]:
     return value
 
 
+def _duration(text: str, option: str = "--round") -> float:
+    """A time option given with its unit (``360s``, ``6m``), in seconds."""
+    from ..domain.units import parse_quantity
+    from ..errors import ProblemError
+    try:
+        return parse_quantity(text, "time", option)
+    except ProblemError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
 def _gap(value: float) -> float:
     if not (math.isfinite(value) and 0 <= value < 1):
         raise typer.BadParameter(f"must be a relative gap with 0 <= gap < 1, got {value}")

@@ -9,6 +9,7 @@ import typer
 
 from .common import (
     _at_least,
+    _duration,
     _fail,
     _load_checked,
     _load_plan,
@@ -188,7 +189,6 @@ def _run_online(file: Path, policy: str, round_: str, *, journal, resume, logs, 
 
     from ..executor.online_run import execute_online
     from ..io.problem_files import load
-    from .simulating import _duration
     given = [name for name, value in others.items() if value]
     if given:
         _fail(f"{given[0]} does not go with --policy (an online run plans as it goes)")

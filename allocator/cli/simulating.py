@@ -9,16 +9,8 @@ from typing import Optional
 
 import typer
 
-from .common import INPUT_FILE, _fail, _one_of, _policies, _writable, _write, app, err, out
-
-
-def _duration(text: str) -> float:
-    from ..domain.units import parse_quantity
-    from ..errors import ProblemError
-    try:
-        return parse_quantity(text, "time", "--round")
-    except ProblemError as exc:
-        raise typer.BadParameter(str(exc)) from None
+from .common import (INPUT_FILE, _duration, _fail, _one_of, _policies, _writable, _write, app,
+                     err, out)
 
 
 def _window(text: Optional[str]) -> Optional[range]:

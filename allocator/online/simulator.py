@@ -69,10 +69,11 @@ def simulate(problem: Problem | JobSet, policy: str | Policy = "max_min_fairness
 def _loop(state: OnlineState, planner: Replanner, measured: np.ndarray, round_s: float,
           restart_s: float, progress, on_round, starts: list, busy: list) -> int:
     """Round after round until the measured jobs are done; the number of rounds."""
-    rounds, target = 0, len(measured)
+    rounds, target, finished = 0, len(measured), 0
+    counted = np.zeros(state.jobs.size, dtype=bool)
+    counted[measured] = True
     while True:
         planner.arrived(state.admit())
-        finished = int(np.isfinite(state.finish[measured]).sum())
         if progress is not None and rounds % 64 == 0:
             progress(finished, target, state.now)
         if finished == target:
@@ -93,6 +94,7 @@ def _loop(state: OnlineState, planner: Replanner, measured: np.ndarray, round_s:
         busy.append(state.busy - before)
         planner.ran(plan, seconds)
         planner.departed(done)
+        finished += int(counted[done].sum())
         rounds += 1
     if progress is not None:
         progress(target, target, state.now)

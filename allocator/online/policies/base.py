@@ -61,6 +61,12 @@ class Policy(Protocol):
     def allocate(self, view: View) -> "np.ndarray | Packed": ...
 
 
+def equal_split_rate(rate: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Each job's rate if every pool were split evenly among all jobs, per device of each
+    pool alike (Gavel's "proportional" throughput, the normaliser of its max-min LPs)."""
+    return (rate * counts[None, :]).sum(axis=1) / counts.sum()
+
+
 def equal_share(counts: np.ndarray, gang: np.ndarray) -> np.ndarray:
     """Every job an equal share of each pool's devices, scaled so that no job gets more than
     all of its time (Gandiva's split, and Themis' "isolated" share): ``x[k, t] = count[t] /

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Packed, View
+from .base import Packed, View, equal_split_rate
 from .lp import AllocationLP
 from .space_sharing import max_min_packed
 
@@ -29,7 +29,7 @@ name = "max_min_fairness"
 
 def normalised_rates(view: View) -> np.ndarray:
     """``c[k, t]``: rate over the equal-split rate, times gang, over weight."""
-    equal = (view.rate * view.counts[None, :]).sum(axis=1) / view.counts.sum()
+    equal = equal_split_rate(view.rate, view.counts)
     return view.rate / equal[:, None] * (view.gang / view.weight)[:, None]
 
 

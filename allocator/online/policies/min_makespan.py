@@ -40,9 +40,5 @@ def solve(view: View) -> tuple[np.ndarray, float]:
     return lp.allocation(cols), longest / float(cols[-1])
 
 
-def earliest_finish(view: View) -> float:
-    return solve(view)[1]
-
-
 def make(seed: int = 0) -> MinMakespan:
     return MinMakespan()

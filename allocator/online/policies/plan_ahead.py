@@ -25,9 +25,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ...backends import default_backend, get_backend
-from ...backends.base import SolveOptions, Termination
 from ...model.sparse import LinearModel
+from .lp import solve_model
 
 SLACK = 1e-7
 
@@ -98,7 +97,4 @@ def plan(rate: np.ndarray, gang: np.ndarray, work: np.ndarray, release: np.ndarr
 
 
 def _solve(model: LinearModel, what: str) -> np.ndarray:
-    result = get_backend(default_backend()).solve(model, SolveOptions())
-    if result.termination is not Termination.OPTIMAL or result.x is None:
-        raise RuntimeError(f"the {what} LP ended {result.termination.value}: {result.message}")
-    return result.x
+    return solve_model(model, what).x

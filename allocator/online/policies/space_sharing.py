@@ -34,9 +34,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 import scipy.sparse as sp
 
-from ...backends import default_backend, get_backend
-from ...backends.base import SolveOptions, Termination
-from ...model.sparse import LinearModel
+from ...model.sparse import LinearModel, RowBuilder
+from .base import equal_split_rate
+from .lp import solve_model
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def max_min_packed(rate: np.ndarray, gang: np.ndarray, weight: np.ndarray, count
     group, first, size = classes(rate, gang, weight, kind)
     G, T = len(first), len(counts)
     r, g_gang, g_weight, g_kind = rate[first], gang[first], weight[first], kind[first]
-    equal = (r * counts[None, :]).sum(axis=1) / counts.sum()
+    equal = equal_split_rate(r, counts)
     scale = g_gang / (g_weight * equal)                       # per class: gang / (w prop)
     a, b, both, usable = _class_pairs(g_gang, g_kind, size, pair_rate)
     P = len(a)
@@ -76,14 +76,11 @@ def max_min_packed(rate: np.ndarray, gang: np.ndarray, weight: np.ndarray, count
     z = n - 1
     s_col = np.arange(ns).reshape(G, T)
     p_col = ns + np.arange(npair).reshape(P, T)
-    rows, cols, vals, lo, hi = [], [], [], [], []
-    m = 0
+    rows = RowBuilder(n)
 
-    def add(row, col, val, count, low, high):
-        nonlocal m
-        rows.append(row + m), cols.append(col), vals.append(val)
-        lo.append(np.broadcast_to(low, (count,))), hi.append(np.broadcast_to(high, (count,)))
-        m += count
+    def add(row, col, val, count, low, high, what):
+        rows.add(sp.csr_array((val, (row, col)), shape=(count, n)), low, high,
+                 lambda: [f"{what}[{k}]" for k in range(count)])
 
     same = (a == b)[:, None].repeat(T, axis=1)
     gt = np.repeat(np.arange(G), T)
@@ -95,35 +92,29 @@ def max_min_packed(rate: np.ndarray, gang: np.ndarray, weight: np.ndarray, count
         np.r_[(r * scale[:, None]).ravel(),
               np.where(same, first_val + second_val, first_val).ravel(),
               second_val[a != b].ravel(), -size.astype(float)],
-        G, 0.0, np.inf)
+        G, 0.0, np.inf, "value")
     # time rows: each unit of a same-class pair is time for two of its jobs
     add(np.r_[gt, np.repeat(a, T), np.repeat(b[a != b], T)],
         np.r_[s_col.ravel(), p_col.ravel(), p_col[a != b].ravel()],
         np.r_[np.ones(ns), np.where(same, 2.0, 1.0).ravel(), np.ones(int((a != b).sum()) * T)],
-        G, -np.inf, size.astype(float))
+        G, -np.inf, size.astype(float), "time")
     # devices of each pool
     add(np.r_[np.tile(np.arange(T), G), np.tile(np.arange(T), P)],
         np.r_[s_col.ravel(), p_col.ravel()],
         np.r_[np.repeat(g_gang, T).astype(float), np.repeat(g_gang[a], T).astype(float)],
-        T, -np.inf, counts.astype(float))
+        T, -np.inf, counts.astype(float), "devices")
     col_hi = np.r_[np.where(r > 0, size[:, None], 0).ravel().astype(float),
                    np.where(usable, np.minimum(size[a], size[b])[:, None], 0).ravel(),
                    np.inf]
     cost = np.zeros(n)
     cost[z] = -1.0
-    model = LinearModel(c=cost, A=sp.csr_array((np.concatenate(vals), (np.concatenate(rows),
-                                                np.concatenate(cols))), shape=(m, n)),
-                        row_lo=np.concatenate(lo), row_hi=np.concatenate(hi),
-                        col_lo=np.zeros(n), col_hi=col_hi,
-                        integrality=np.zeros(n, dtype=bool))
+    model = rows.build(cost, np.zeros(n), col_hi, np.zeros(n, dtype=bool))
     x, seconds = _solve(model)
     if spread:
         # among the allocations with that smallest value, the most normalised work in all
         floor = model.col_lo.copy()
         floor[z] = x[z] * (1 - 1e-7)
-        value_rows = np.flatnonzero(np.concatenate(rows) < G)
-        total = np.zeros(n)
-        np.add.at(total, np.concatenate(cols)[value_rows], np.concatenate(vals)[value_rows])
+        total = model.A[:G].sum(axis=0)             # the value rows: each column's worth
         total[z] = 0.0
         x, more = _solve(replace(model, c=-total / max(total.max(), 1e-12), col_lo=floor))
         seconds += more
@@ -133,10 +124,7 @@ def max_min_packed(rate: np.ndarray, gang: np.ndarray, weight: np.ndarray, count
 
 
 def _solve(model: LinearModel) -> tuple[np.ndarray, float]:
-    result = get_backend(default_backend()).solve(model, SolveOptions())
-    if result.termination is not Termination.OPTIMAL:
-        raise RuntimeError(f"the space-sharing max-min LP ended {result.termination.value}: "
-                           f"{result.message}")
+    result = solve_model(model, "space-sharing max-min")
     return result.x, result.seconds
 
 
