@@ -56,3 +56,56 @@ def test_highs_status_names_exist_in_highspy():
     from allocator.backends import highs
     known = set(highspy.HighsModelStatus.__members__)
     assert set(highs.STATUS_MAP) <= known
+
+
+def _lp(cost, bound):
+    """max cost @ x with x1 + x2 <= bound, 0 <= x <= 1 (as a minimisation)."""
+    import numpy as np
+    import scipy.sparse as sp
+    from allocator.model.sparse import LinearModel
+    return LinearModel(c=-np.asarray(cost, float), A=sp.csr_array(np.ones((1, 2))),
+                       row_lo=np.array([-np.inf]), row_hi=np.array([bound]),
+                       col_lo=np.zeros(2), col_hi=np.ones(2), integrality=np.zeros(2, bool))
+
+
+def test_highs_reuses_one_instance_per_thread_as_if_new():
+    """Successive small LPs on the kept instance: each solved from scratch (nothing of the
+    last model, options or callbacks left), as by hand; a time limit or a progress callback
+    gets a new instance (the kept one's clock and callbacks would carry over)."""
+    pytest.importorskip("highspy")
+    import threading
+    from allocator.backends import highs
+    from allocator.backends.base import SolveOptions
+    by_hand = [([3, 1], 1.0, 3.0), ([1, 2], 2.0, 3.0), ([2, 5], 0.5, 2.5), ([3, 1], 1.0, 3.0)]
+    for cost, bound, best in by_hand:
+        result = highs.solve(_lp(cost, bound), SolveOptions())
+        assert result.termination is Termination.OPTIMAL
+        assert -result.objective == pytest.approx(best)
+    kept = highs._this_thread.kept
+    assert highs._highs(SolveOptions(), reuse=True) is kept
+    # an LP large enough to be watched for Ctrl-C leaves no callback behind
+    import numpy as np
+    import scipy.sparse as sp
+    from allocator.model.sparse import LinearModel
+    n = highs.SMALL_LP + 1
+    wide = LinearModel(c=-np.ones(n), A=sp.csr_array(np.ones((1, n))), row_lo=np.array([-np.inf]),
+                       row_hi=np.array([2.5]), col_lo=np.zeros(n), col_hi=np.ones(n),
+                       integrality=np.zeros(n, bool))
+    assert -highs.solve(wide, SolveOptions()).objective == pytest.approx(2.5)
+    assert highs._this_thread.kept is kept and not kept.cbSimplexInterrupt.callbacks
+    assert highs._highs(SolveOptions(), reuse=False) is not kept
+    limited = highs.solve(_lp([1, 1], 1.0), SolveOptions(time_limit=5.0))
+    assert -limited.objective == pytest.approx(1.0) and highs._this_thread.kept is kept
+    # a solve while the kept instance is held (another solve on the thread) gets a new one
+    highs._this_thread.busy = True
+    try:
+        assert highs._highs(SolveOptions(), reuse=True) is not kept
+    finally:
+        highs._this_thread.busy = False
+    # another thread keeps its own
+    other = []
+    worker = threading.Thread(target=lambda: other.append(
+        (highs.solve(_lp([1, 2], 2.0), SolveOptions()).objective, highs._this_thread.kept)))
+    worker.start()
+    worker.join()
+    assert -other[0][0] == pytest.approx(3.0) and other[0][1] is not kept

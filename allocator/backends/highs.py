@@ -74,6 +74,7 @@ def _lp(model: LinearModel):
 
 
 _this_thread = threading.local()
+SMALL_LP = 10_000      # nonzeros: an LP this small is solved in milliseconds
 
 
 def _scheduler(threads: int | None) -> None:
@@ -90,11 +91,22 @@ def _scheduler(threads: int | None) -> None:
         _this_thread.threads = want
 
 
-def _highs(options: SolveOptions):
+def _highs(options: SolveOptions, reuse: bool = False):
+    """A HiGHS instance set to ``options``. ``reuse``: this thread's kept instance, cleared
+    (model, solver data and options, as a new one), when no solve on the thread holds it:
+    making an instance costs more than solving the small LPs that online policies solve by
+    the thousand."""
     import highspy
     _scheduler(options.threads)
-    with solver_chatter_hidden(not options.verbose):
-        h = highspy.Highs()
+    kept = getattr(_this_thread, "kept", None)
+    if reuse and kept is not None and not _this_thread.busy:
+        kept.clear()
+        h = kept
+    else:
+        with solver_chatter_hidden(not options.verbose):
+            h = highspy.Highs()
+        if reuse and kept is None:
+            _this_thread.kept, _this_thread.busy = h, False
     h.setOptionValue("output_flag", bool(options.verbose))
     h.setOptionValue("mip_rel_gap", float(options.mip_gap))
     if not options.presolve:
@@ -109,9 +121,22 @@ def _highs(options: SolveOptions):
 
 
 def solve(model: LinearModel, options: SolveOptions, solver: str | None = None) -> RawResult:
-    import highspy
     only_highs(name, solver)
-    h = _highs(options)
+    # a kept instance keeps its clock (a time limit counts every run on it) and progress
+    # callbacks: a solve with either gets a new one
+    h = _highs(options, reuse=options.progress is None and options.time_limit is None)
+    held = h is getattr(_this_thread, "kept", None)
+    if held:
+        _this_thread.busy = True
+    try:
+        return _solve(h, model, options)
+    finally:
+        if held:
+            _this_thread.busy = False
+
+
+def _solve(h, model: LinearModel, options: SolveOptions) -> RawResult:
+    import highspy
     h.passModel(_lp(model))
     warm = False
     if options.warm_start is not None and model.is_mip:
@@ -122,7 +147,7 @@ def solve(model: LinearModel, options: SolveOptions, solver: str | None = None) 
     if options.progress is not None and model.is_mip:
         _subscribe(h, model, options.progress)
     start = time.perf_counter()
-    _run(h)
+    _run(h, watch=model.is_mip or model.A.nnz > SMALL_LP)
     seconds = time.perf_counter() - start
     status = h.getModelStatus()
     info = h.getInfo()
@@ -216,13 +241,15 @@ def relax_by_columns(model: LinearModel, options: SolveOptions, start: np.ndarra
                      "HiGHS", f"time limit during column generation ({rounds} rounds)")
 
 
-def _run(h) -> None:
+def _run(h, watch: bool = True) -> None:
     """``h.run()``, stopped cleanly by Ctrl-C. While HiGHS works, SIGINT only sets a flag; the
     interrupt callbacks HiGHS calls see it and ask HiGHS to stop (an exception inside a
     callback would be reported by HiGHS as a solve error), and KeyboardInterrupt is raised
     once HiGHS has returned. Signal handlers belong to the main thread: elsewhere HiGHS just
-    runs, and a handler the caller installed (or SIGINT ignored) is left as it is."""
-    if threading.current_thread() is not threading.main_thread() or \
+    runs, and a handler the caller installed (or SIGINT ignored) is left as it is. Without
+    ``watch`` (a small LP, done in milliseconds: the callbacks would cost it a third of its
+    time), HiGHS just runs and Ctrl-C takes effect when it returns."""
+    if not watch or threading.current_thread() is not threading.main_thread() or \
             signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
         h.run()
         return
@@ -235,13 +262,16 @@ def _run(h) -> None:
         if interrupted:
             event.interrupt()
 
-    for callback in (h.cbSimplexInterrupt, h.cbIpmInterrupt, h.cbMipInterrupt):
-        callback.subscribe(watch)
+    events = (h.cbSimplexInterrupt, h.cbIpmInterrupt, h.cbMipInterrupt)
+    for event in events:
+        event.subscribe(watch)
     previous = signal.signal(signal.SIGINT, on_signal)
     try:
         h.run()
     finally:
         signal.signal(signal.SIGINT, previous)
+        for event in events:
+            event.unsubscribe(watch)
     if interrupted:
         raise KeyboardInterrupt
 

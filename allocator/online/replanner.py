@@ -33,6 +33,10 @@ class Round:
     pools: np.ndarray       # the pool each unit runs on
     partners: np.ndarray    # the job sharing the unit's devices, or -1
     pair_rows: np.ndarray   # the pair's row in the re-planner, or -1
+    # the same units would be chosen on the same pools in the next rounds, until a job comes
+    # or goes or the allocation is recomputed: every unit that wanted devices got them (so
+    # neither priorities nor, for a policy that shuffles them, the pools' order mattered)
+    steady: bool = False
 
     @property
     def empty(self) -> bool:
@@ -102,12 +106,37 @@ class Replanner:
                 del self.pair_row[(a, b)]
             self.stale = True
 
-    def ran(self, plan: Round, seconds: np.ndarray) -> None:
+    def ran(self, plan: Round, seconds: np.ndarray, times: int = 1) -> None:
+        """Count the round's time (``seconds`` per unit), ``times`` times over as that many
+        rounds would (the same additions in the same order)."""
         alone = plan.pair_rows < 0
-        np.add.at(self.single.time_on, (plan.jobs[alone], plan.pools[alone]), seconds[alone])
-        np.add.at(self.pair.time_on, (plan.pair_rows[~alone], plan.pools[~alone]),
-                  seconds[~alone])
-        np.add.at(self.pool_time, plan.pools, seconds)
+        cells = [(self.single.time_on, (plan.jobs[alone], plan.pools[alone]), seconds[alone]),
+                 (self.pair.time_on, (plan.pair_rows[~alone], plan.pools[~alone]),
+                  seconds[~alone])]
+        for table, cell, add in cells:         # each cell at most once in a round
+            total = table[cell]
+            for _ in range(times):
+                total += add
+            table[cell] = total
+        for _ in range(times):
+            np.add.at(self.pool_time, plan.pools, seconds)
+
+    def replayed(self, plan: Round, seconds: np.ndarray, times: int) -> None:
+        """A steady round ran ``times`` more times without being planned again: their time,
+        and the pool orders their planning would have drawn."""
+        if self.policy.shuffle:
+            for _ in range(times):
+                self.pool_order.shuffle(list(range(len(self.pool_time))))
+        self.ran(plan, seconds, times)
+
+    def quiet_until(self) -> float:
+        """Before when, with no job coming or going, the allocation stays as it is (a little
+        early, so that float rounding cannot matter)."""
+        if not self.stale:
+            return np.inf
+        if self.first_reset is None or self.last_reset == self.first_reset:
+            return -np.inf
+        return self.last_reset + self.reset_every - 1e-6
 
     def plan(self, state: OnlineState) -> Round:
         """The next round. When the allocation is out of date but not yet due, and leaves the
@@ -227,6 +256,7 @@ class Replanner:
         left = self.jobs.counts.copy()
         taken = np.zeros(self.jobs.size, dtype=bool)
         chosen, on = [], []
+        crowded = False                            # a unit wanting devices went without
         simple = not (pair_row >= 0).any()        # no unit shares a job with another
         for t in order:
             rows = unit[bounds[t]:bounds[t + 1]]
@@ -238,18 +268,39 @@ class Replanner:
                 taken[first[head]] = True
                 chosen.append(head)
                 on.append(np.full(fit, t))
+                crowded |= fit < len(rows)
                 rows = rows[fit:] if left[t] else rows[:0]
+                earlier = taken
+            else:
+                earlier = taken.copy()             # taken on the pools before this one
             for r in rows.tolist():               # then any that fit in what is left
-                if left[t] == 0:
+                if left[t] == 0 and crowded:
                     break
-                if gang[r] > left[t] or taken[first[r]] or (second[r] >= 0 and taken[second[r]]):
+                a, b = first[r], second[r]
+                if taken[a] or (b >= 0 and taken[b]):
+                    crowded |= not (earlier[a] or (b >= 0 and earlier[b]))
+                    continue
+                if gang[r] > left[t]:
+                    crowded = True
                     continue
                 left[t] -= gang[r]
-                taken[first[r]] = True
-                if second[r] >= 0:
-                    taken[second[r]] = True
+                taken[a] = True
+                if b >= 0:
+                    taken[b] = True
                 chosen.append(np.array([r]))
                 on.append(np.array([t]))
         pick = np.concatenate(chosen) if chosen else np.zeros(0, dtype=np.int64)
         on = np.concatenate(on) if on else np.zeros(0, dtype=np.int64)
-        return Round(first[pick], on, second[pick], pair_row[pick])
+        return Round(first[pick], on, second[pick], pair_row[pick],
+                     steady=self._steady(crowded, ok))
+
+    def _steady(self, crowded: bool, ok: np.ndarray) -> bool:
+        """Whether the units just chosen would be chosen again, as they were, in rounds with
+        no job coming or going: none went without (so priorities did not matter), each
+        unit was wanted on one pool only where pools come in a random order, and what a
+        unit may run on does not change with its time owed."""
+        if crowded:
+            return False
+        if self.policy.exclusive and getattr(self.policy, "lag_first", False):
+            return False
+        return not self.policy.shuffle or bool((ok.sum(axis=1) <= 1).all())

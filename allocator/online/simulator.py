@@ -68,14 +68,17 @@ def simulate(problem: Problem | JobSet, policy: str | Policy = "max_min_fairness
 
 def _loop(state: OnlineState, planner: Replanner, measured: np.ndarray, round_s: float,
           restart_s: float, progress, on_round, starts: list, busy: list) -> int:
-    """Round after round until the measured jobs are done; the number of rounds."""
-    rounds, target, finished = 0, len(measured), 0
+    """Round after round until the measured jobs are done; the number of rounds. A steady
+    round (nothing would change in the next ones until a job comes or goes or the allocation
+    is due) is run again at once for as many rounds as stay so."""
+    rounds, target, finished, report = 0, len(measured), 0, 0
     counted = np.zeros(state.jobs.size, dtype=bool)
     counted[measured] = True
     while True:
         planner.arrived(state.admit())
-        if progress is not None and rounds % 64 == 0:
+        if progress is not None and rounds >= report:
             progress(finished, target, state.now)
+            report = rounds + 64
         if finished == target:
             break
         plan = planner.plan(state)
@@ -89,16 +92,35 @@ def _loop(state: OnlineState, planner: Replanner, measured: np.ndarray, round_s:
         if on_round is not None:
             on_round(state.now, plan)
         starts.append(state.now)
-        before = state.busy.copy()
         seconds, done = state.run(plan.jobs, plan.pools, round_s, restart_s, plan.partners)
-        busy.append(state.busy - before)
+        busy.append(state.used)
         planner.ran(plan, seconds)
         planner.departed(done)
         finished += int(counted[done].sum())
         rounds += 1
+        if plan.steady:
+            rounds += _again(state, planner, plan, seconds, on_round, starts, busy)
     if progress is not None:
         progress(target, target, state.now)
     return rounds
+
+
+def _again(state: OnlineState, planner: Replanner, plan: Round, seconds: np.ndarray,
+           on_round, starts: list, busy: list) -> int:
+    """Run a steady round again while nothing can change: no job finishes, none arrives
+    and the allocation is not due. Exactly what planning each round would do; the number of
+    rounds run."""
+    arrival = state.next_arrival
+    before = min(np.inf if arrival is None else arrival, planner.quiet_until())
+    again = state.repeat(state.quiet_rounds(), before)
+    if again:
+        planner.replayed(plan, seconds, len(again))
+        if on_round is not None:
+            for start in again:
+                on_round(start, plan)
+        starts += again
+        busy += [state.used] * len(again)
+    return len(again)
 
 
 def _measured(jobs: JobSet, measure: Sequence[int] | None) -> np.ndarray:

@@ -3,12 +3,25 @@ done (and when), running this round and on which pool, what it has used and been
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .jobs import JobSet
 from .policies.base import View
 
 FUTURE, WAITING, RUNNING, DONE = "future", "waiting", "running", "done"
+
+
+@dataclass(frozen=True)
+class Replay:
+    """What the last simulated round did, to run it again as it was."""
+
+    members: np.ndarray     # the jobs that ran
+    steps: np.ndarray       # the work each did
+    service: np.ndarray     # the device-seconds each held
+    used: np.ndarray        # device-seconds per pool
+    length: float           # s
 
 
 class OnlineState:
@@ -25,6 +38,8 @@ class OnlineState:
         self.preemptions = np.zeros(n, dtype=np.int64)
         self.service = np.zeros(n)               # device-seconds it has held
         self.busy = np.zeros(pools)              # device-seconds each pool has been held
+        self.used = np.zeros(pools)              # device-seconds of each pool in the last round
+        self.last: Replay | None = None          # the last round, while it can run again
 
     def admit(self) -> np.ndarray:
         """The jobs that have arrived by ``now`` since the last call."""
@@ -76,8 +91,38 @@ class OnlineState:
         left = self.remaining[members]
         steps = np.minimum(np.floor(budget), left)
         steps = np.where(steps > 0, steps, np.minimum(budget, left))
-        return self._record(jobs, pools, members, on, unit_of, steps, steps / rate + restart,
-                            steps >= left)
+        held, finished = self._record(jobs, pools, members, on, unit_of, steps,
+                                      steps / rate + restart, steps >= left)
+        if len(finished) or restart.any():
+            self.last = None              # the next round differs: no restart, or jobs gone
+        return held, finished
+
+    def quiet_rounds(self) -> int:
+        """How many more times the last round can run as it did, no job finishing in any
+        (one round short of the first to finish, so that float rounding cannot matter); 0
+        when the last round cannot be repeated (it finished jobs, paid a restart, or ran on
+        the real clock)."""
+        if self.last is None:
+            return 0
+        left = self.remaining[self.last.members]
+        return max(0, int(np.ceil(left / self.last.steps).min()) - 2)
+
+    def repeat(self, times: int, before: float) -> list[float]:
+        """Run the last round again up to ``times`` times, each starting before ``before``
+        (s), exactly as :meth:`run` would (the same additions in the same order), for rounds
+        that :meth:`quiet_rounds` allows. Returns the rounds' starts."""
+        last, starts = self.last, []
+        if last is None or times <= 0:
+            return starts
+        left, service = self.remaining[last.members], self.service[last.members]
+        while len(starts) < times and self.now < before:
+            starts.append(self.now)
+            left -= last.steps
+            service += last.service
+            self.busy += last.used
+            self.now += last.length
+        self.remaining[last.members], self.service[last.members] = left, service
+        return starts
 
     def observe(self, jobs: np.ndarray, pools: np.ndarray, seconds: np.ndarray,
                 ended: np.ndarray, restart_s: float = 0.0,
@@ -91,7 +136,9 @@ class OnlineState:
         left = self.remaining[members]
         guess = np.minimum(rate * np.maximum(seconds - restart, 0.0), left * (1 - 1e-9))
         steps = np.where(ended, left, guess)
-        return self._record(jobs, pools, members, on, unit_of, steps, seconds, ended)
+        result = self._record(jobs, pools, members, on, unit_of, steps, seconds, ended)
+        self.last = None                  # a real round is never replayed
+        return result
 
     def _members(self, jobs, pools, partners):
         """(member jobs: the units' jobs then their partners, each one's pool, its unit, its
@@ -120,8 +167,10 @@ class OnlineState:
         if len(members) > units:
             held = np.zeros(units)
             np.maximum.at(held, unit_of, seconds)
-        np.add.at(self.busy, pools, held * self.jobs.gang[jobs])
-        self.service[members] += held[unit_of] * self.jobs.gang[members]
+        used = np.bincount(pools, held * self.jobs.gang[jobs], minlength=len(self.busy))
+        self.busy += used
+        service = held[unit_of] * self.jobs.gang[members]
+        self.service[members] += service
         stopped = self.running.copy()
         stopped[members] = False
         self.preemptions[stopped & self.present] += 1
@@ -135,5 +184,8 @@ class OnlineState:
         self.finish[finished] = self.now + seconds[done]
         self.present[finished] = False
         self.running[finished] = False
-        self.now += float(held.max()) if units else 0.0
+        length = float(held.max()) if units else 0.0
+        self.now += length
+        self.used = used
+        self.last = Replay(members, steps, service, used, length)
         return held, finished

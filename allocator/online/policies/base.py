@@ -40,12 +40,19 @@ class View:
         job per group, each job's group, and the group sizes. An LP over groups whose row
         stands for all its jobs (``AllocationLP(copies=sizes)``) has the same optimum as over
         the jobs: any solution can be split evenly within a group."""
-        _, first, group, sizes = np.unique(np.c_[key, self.gang], axis=0, return_index=True,
-                                           return_inverse=True, return_counts=True)
+        rows = np.column_stack([key, self.gang])
+        order = np.lexsort(rows.T[::-1])            # by row, first column first; stable
+        ranked = rows[order]
+        new = (ranked[1:] != ranked[:-1]).any(axis=1)
+        starts = np.flatnonzero(np.concatenate([[True], new]))
+        first = order[starts]                       # each group's first job, groups by row
+        sizes = np.diff(np.append(starts, len(order)))
+        group = np.empty(len(order), dtype=np.int64)
+        group[order] = np.repeat(np.arange(len(starts)), sizes)
         one = View(now=self.now, jobs=self.jobs[first], rate=self.rate[first],
                    gang=self.gang[first], weight=self.weight[first],
                    remaining=self.remaining[first], age=self.age[first], counts=self.counts)
-        return one, group.ravel(), sizes
+        return one, group, sizes
 
 
 class Policy(Protocol):

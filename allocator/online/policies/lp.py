@@ -38,8 +38,8 @@ class AllocationLP:
         self.n = self.nx + extra
         room = np.ones(k) if copies is None else copies.astype(float)
         self.col_lo = np.zeros(self.n)
-        self.col_hi = np.r_[np.where(view.rate > 0, room[:, None], 0.0).ravel(),
-                            np.full(extra, np.inf)]
+        self.col_hi = np.concatenate([np.where(view.rate > 0, room[:, None], 0.0).ravel(),
+                                      np.full(extra, np.inf)])
         self.rows = RowBuilder(self.n)
         self.rows.add_csr(np.arange(t + 1) * k, (np.arange(k) * t + np.arange(t)[:, None]).ravel(),
                           np.tile(view.gang.astype(float), t), -np.inf, view.counts,
@@ -53,8 +53,8 @@ class AllocationLP:
         per job."""
         cols, vals = np.arange(self.nx).reshape(self.k, self.t), coef.astype(float)
         if extra_col is not None:
-            cols = np.c_[cols, np.full(self.k, self.nx + extra_col)]
-            vals = np.c_[vals, np.broadcast_to(extra_coef, (self.k,))]
+            cols = np.column_stack([cols, np.full(self.k, self.nx + extra_col)])
+            vals = np.column_stack([vals, np.broadcast_to(extra_coef, (self.k,))])
         width = cols.shape[1]
         self.rows.add_csr(np.arange(self.k + 1) * width, cols.ravel(), vals.ravel(), lo, hi,
                           lambda: [f"job[{j}]" for j in range(self.k)])
