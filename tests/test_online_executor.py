@@ -27,7 +27,8 @@ WORKER = ("import os, signal, sys, time\n"
           "while done < work:\n"
           "    time.sleep(min(0.01, (work - done) / rate))\n"
           "    done = before + rate * (time.monotonic() - start)\n"
-          "    open(path, 'w').write(str(done))\n")
+          "    open(path + '.partial', 'w').write(str(done))\n"
+          "    os.replace(path + '.partial', path)\n")      # a kill never leaves it half written
 
 
 def problem(folder, pools: dict[str, int], jobs: list[dict], rates: dict | None = None):

@@ -117,3 +117,22 @@ def test_rounds_where_jobs_wait_are_all_planned(monkeypatch):
     r = simulate(one_device([("a", 300), ("b", 100)]), "las", round_s=100)
     assert r.finish.tolist() == [400.0, 200.0]
     assert calls[0] == r.rounds == 4
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("policy, sharing", [
+    ("las", False), ("max_min_fairness", False), ("gandiva", False), ("optimal", False),
+    ("fifo", False), ("max_min_fairness", True), ("gandiva", True)])
+def test_the_loop_and_the_array_fills_agree(policy, seed, sharing, monkeypatch):
+    """Short candidate lists are filled in a plain loop, long ones with arrays: forced
+    either way, the same rounds."""
+    from allocator.online import candidates
+    jobs = random_jobs(200 + seed, sharing)
+    with monkeypatch.context() as patch:
+        patch.setattr(candidates, "SMALL", 0)
+        arrays, array_rounds = run(jobs, policy, True, monkeypatch)
+    with monkeypatch.context() as patch:
+        patch.setattr(candidates, "SMALL", 10 ** 9)
+        loop, loop_rounds = run(jobs, policy, True, monkeypatch)
+    assert array_rounds == loop_rounds
+    assert np.array_equal(arrays.finish, loop.finish) and arrays.rounds == loop.rounds

@@ -112,7 +112,7 @@ class OnlineRun:
         for name, attempt in before["tries"].items():
             self.tries[index[name]] = attempt
             self.report.attempts[name] = attempt
-        self.state.present[over] = False
+        self.state.withdraw(over)
         self.state.remaining[over] = 0.0
         self.planner.departed(np.array(over, dtype=np.int64))
 
@@ -231,7 +231,7 @@ class OnlineRun:
                 self.report.failed[name] = outcome.error or "failed"
                 self.journal.write({"event": "given_up", "t": self.clock(), "task": name,
                                     "error": self.report.failed[name]})
-                self.state.present[job] = False
+                self.state.withdraw([job])
                 self.planner.departed(np.array([job]))
             else:
                 self.state.running[job] = False

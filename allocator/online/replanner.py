@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .candidates import Candidates, Units, fill
 from .jobs import JobSet
 from .policies.base import Packed, Policy
 from .state import OnlineState
@@ -43,30 +44,6 @@ class Round:
         return len(self.jobs) == 0
 
 
-class Units:
-    """Share, time since the last reset and deficit per pool, one row per unit."""
-
-    def __init__(self, rows: int, pools: int):
-        self.share = np.zeros((rows, pools))
-        self.time_on = np.zeros((rows, pools))
-        self.deficit = np.zeros((rows, pools))
-
-    def grow(self, rows: int) -> None:
-        pad = np.zeros((rows - len(self.share), self.share.shape[1]))
-        self.share, self.time_on, self.deficit = (np.r_[a, pad] for a in
-                                                  (self.share, self.time_on, self.deficit))
-
-    def start(self, rows: np.ndarray, initial: float) -> None:
-        self.share[rows] = 0.0
-        self.time_on[rows] = initial
-        self.deficit[rows] = 0.0
-
-    def reset(self, rows: np.ndarray, elapsed: float, initial: float) -> None:
-        received = self.time_on[rows] - initial
-        self.deficit[rows] += self.share[rows] * elapsed - received
-        self.time_on[rows] = initial
-
-
 class Replanner:
     def __init__(self, jobs: JobSet, policy: Policy, round_s: float = 360.0,
                  reset_every: float = 1920.0, seed: int = 0):
@@ -85,6 +62,8 @@ class Replanner:
         self.stale = False                       # jobs came or went since the allocation
         self.allocations = 0                     # how many times the policy was asked
         self.pool_order = random.Random(seed + 5)   # pool order, for policies that shuffle it
+        self.lag_first = bool(getattr(policy, "lag_first", False))
+        self.candidates: Candidates | None = None   # until jobs come or go or shares change
 
     @property
     def share(self) -> np.ndarray:
@@ -95,6 +74,7 @@ class Replanner:
         if len(jobs):
             self.single.start(jobs, self.round_s / 2)   # Gavel's initial time, so that a new
             self.stale = True                           # job's fraction is not 0
+            self.candidates = None
 
     def departed(self, jobs: np.ndarray) -> None:
         if len(jobs):
@@ -105,6 +85,7 @@ class Replanner:
             for a, b in self.members[gone].tolist():
                 del self.pair_row[(a, b)]
             self.stale = True
+            self.candidates = None
 
     def ran(self, plan: Round, seconds: np.ndarray, times: int = 1) -> None:
         """Count the round's time (``seconds`` per unit), ``times`` times over as that many
@@ -142,7 +123,7 @@ class Replanner:
         """The next round. When the allocation is out of date but not yet due, and leaves the
         cluster idle with jobs waiting, it is recomputed at once (an idle cluster gains
         nothing by waiting; Gavel's simulator in that case waits for the interval)."""
-        present = np.flatnonzero(state.present)
+        present = state.present_jobs
         now = state.now
         # due: the interval has passed, or no allocation was made since the first one's time
         # (Gavel's "last reset at time 0", so that the jobs of a trace's first moments are
@@ -161,6 +142,7 @@ class Replanner:
         self._reset(present, state.now)
         self._allocate(state.view(getattr(self.policy, "lookahead", 0)))
         self.stale = False
+        self.candidates = None
 
     def _reset(self, present: np.ndarray, now: float) -> None:
         """A new period: what each unit should have had since the last reset minus what it had
@@ -204,103 +186,77 @@ class Replanner:
             self.pair.start(np.array([row]), self.round_s / 2)
         return self.pair_row[key]
 
-    def _priority(self, units: Units, rows: np.ndarray, can: np.ndarray, now: float):
-        share = units.share[rows]
-        if getattr(self.policy, "lag_first", False):
-            # time the unit is owed on the pool by the end of this round since the last reset;
-            # a unit given all of its time on the pool runs there every round
-            owed = share * (now - self.last_reset + self.round_s)
-            owed -= units.time_on[rows] - self.round_s / 2
-            return np.where(share >= WHOLE, NEW_JOB, owed)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            fraction = np.where(self.pool_time > 0, units.time_on[rows] / self.pool_time, 0.0)
-            prio = np.where(fraction > 0, share / fraction, share * NEW_JOB)
-        return np.where((share > 0) & can, prio, 0.0)
-
-    def _units(self, present: np.ndarray, now: float):
-        """The candidate units: (first job, second job or -1, pair row or -1, gang, can run
-        [unit, pool], priority, deficit, share)."""
-        can = self.jobs.rate[present] > 0
-        none = np.full(len(present), -1)
-        single = (present, none, none, self.jobs.gang[present], can,
-                  self._priority(self.single, present, can, now),
-                  self.single.deficit[present], self.single.share[present])
-        if not self.pairs_made:
-            return single
-        rows = np.flatnonzero(self.live & (self.pair.share > 0).any(axis=1))
-        if not len(rows):
-            return single
+    def _candidates(self, present: np.ndarray) -> Candidates:
+        """The units present (single jobs, then live pairs with a share) and where each may
+        run: where it can, and for an exclusive policy only where it has a share (where it
+        also needs time owed, that is left to each round)."""
+        if self.candidates is not None:
+            return self.candidates
+        rows = np.zeros(0, dtype=np.int64)
+        if self.pairs_made:
+            rows = np.flatnonzero(self.live & (self.pair.share > 0).any(axis=1))
         a, b = self.members[rows, 0], self.members[rows, 1]
-        both = np.stack([self.jobs.paired(a, b, np.full(len(rows), t))
-                         for t in range(len(self.jobs.pools))], axis=1)
-        can_pair = (both > 0).all(axis=2)
-        pair = (a, b, rows, self.jobs.gang[a], can_pair,
-                self._priority(self.pair, rows, can_pair, now),
-                self.pair.deficit[rows], self.pair.share[rows])
-        return tuple(np.concatenate(column) for column in zip(single, pair))
+        pools = len(self.jobs.pools)
+        pair_can = np.zeros((0, pools), dtype=bool)
+        if len(rows):
+            both = np.stack([self.jobs.paired(a, b, np.full(len(rows), t))
+                             for t in range(pools)], axis=1)       # [pair, pool, 2] rates
+            pair_can = (both > 0).all(axis=2)
+        none = np.full(len(present), -1)
+        first, second = np.concatenate([present, a]), np.concatenate([none, b])
+        units = (first, second, np.concatenate([none, rows]), self.jobs.gang[first])
+        can = np.concatenate([self.jobs.rate[present] > 0, pair_can])
+        share = np.concatenate([self.single.share[present], self.pair.share[rows]])
+        deficit = np.concatenate([self.single.deficit[present], self.pair.deficit[rows]])
+        may = can & (share > 0) if self.policy.exclusive and not self.lag_first else can
+        self.candidates = Candidates.build(units, may, deficit, share)
+        return self.candidates
+
+    def _priority(self, c: Candidates, now: float) -> np.ndarray:
+        """Each candidate's priority: share / fraction of the pool's time had (a share with
+        no time yet: NEW_JOB x share; no share: 0), or with ``lag_first`` the time owed by
+        the end of the round (a share of all the unit's time: NEW_JOB)."""
+        share, time_on = c.share, c.time_on(self.single.time_on, self.pair.time_on)
+        if self.lag_first:
+            owed = share * (now - self.last_reset + self.round_s)
+            owed -= time_on - self.round_s / 2
+            return np.where(share >= WHOLE, NEW_JOB, owed)
+        pool_time = self.pool_time[c.pool]
+        fraction = np.divide(time_on, pool_time, out=np.zeros(len(share)), where=pool_time > 0)
+        prio = np.divide(share, fraction, out=share * NEW_JOB, where=fraction > 0)
+        prio[share <= 0] = 0.0
+        return prio
 
     def _select(self, present: np.ndarray, now: float) -> Round:
-        first, second, pair_row, gang, can, prio, deficit, share = self._units(present, now)
-        pools = len(self.jobs.pools)
-        order = list(range(pools))
+        c = self._candidates(present)
+        order = list(range(len(self.jobs.pools)))
         if self.policy.shuffle:
             self.pool_order.shuffle(order)
-        ok = can & (prio > 0) if self.policy.exclusive else can
-        unit, pool = np.nonzero(ok)
-        # every pool's candidates at once: by pool, then priority, deficit, share (higher
-        # first), then the unit's order (arrival)
-        sort = np.lexsort((unit, -share[unit, pool], -deficit[unit, pool], -prio[unit, pool],
-                           pool))
-        unit, pool = unit[sort], pool[sort]
-        bounds = np.searchsorted(pool, np.arange(pools + 1))
-        left = self.jobs.counts.copy()
-        taken = np.zeros(self.jobs.size, dtype=bool)
-        chosen, on = [], []
-        crowded = False                            # a unit wanting devices went without
-        simple = not (pair_row >= 0).any()        # no unit shares a job with another
-        for t in order:
-            rows = unit[bounds[t]:bounds[t + 1]]
-            if simple:
-                rows = rows[~taken[first[rows]]]
-                fit = int(np.searchsorted(np.cumsum(gang[rows]), left[t], side="right"))
-                head = rows[:fit]                  # the leading units that fit all together
-                left[t] -= int(gang[head].sum())
-                taken[first[head]] = True
-                chosen.append(head)
-                on.append(np.full(fit, t))
-                crowded |= fit < len(rows)
-                rows = rows[fit:] if left[t] else rows[:0]
-                earlier = taken
-            else:
-                earlier = taken.copy()             # taken on the pools before this one
-            for r in rows.tolist():               # then any that fit in what is left
-                if left[t] == 0 and crowded:
-                    break
-                a, b = first[r], second[r]
-                if taken[a] or (b >= 0 and taken[b]):
-                    crowded |= not (earlier[a] or (b >= 0 and earlier[b]))
-                    continue
-                if gang[r] > left[t]:
-                    crowded = True
-                    continue
-                left[t] -= gang[r]
-                taken[a] = True
-                if b >= 0:
-                    taken[b] = True
-                chosen.append(np.array([r]))
-                on.append(np.array([t]))
-        pick = np.concatenate(chosen) if chosen else np.zeros(0, dtype=np.int64)
-        on = np.concatenate(on) if on else np.zeros(0, dtype=np.int64)
-        return Round(first[pick], on, second[pick], pair_row[pick],
-                     steady=self._steady(crowded, ok))
+        prio = self._priority(c, now)
+        pools, bounds = c.pool, c.bounds
+        keep = None
+        if self.policy.exclusive and self.lag_first:       # only units owed time
+            keep = np.flatnonzero(prio > 0)
+            prio, pools = prio[keep], pools[keep]
+            bounds = np.searchsorted(pools, np.arange(len(order) + 1))
+        # by pool, then priority (higher first); equal priorities keep the candidates' order
+        ranked = np.lexsort((-prio, pools))
+        # a unit with no share has priority 0 whatever its time, and its rank among those
+        # never changes: only units with a share can make a round depend on priorities
+        # (with lag_first every unit's time owed changes as it runs)
+        wants = prio[ranked] > 0 if not self.lag_first else np.ones(len(ranked), dtype=bool)
+        if keep is not None:
+            ranked = keep[ranked]
+        pick, on, crowded = fill(c, c.unit[ranked], wants, bounds, order, self.jobs.counts,
+                                 self.jobs.size)
+        return Round(c.first[pick], on, c.second[pick], c.pair_row[pick],
+                     steady=self._steady(crowded, c))
 
-    def _steady(self, crowded: bool, ok: np.ndarray) -> bool:
+    def _steady(self, crowded: bool, c: Candidates) -> bool:
         """Whether the units just chosen would be chosen again, as they were, in rounds with
-        no job coming or going: none went without (so priorities did not matter), each
-        unit was wanted on one pool only where pools come in a random order, and what a
-        unit may run on does not change with its time owed."""
-        if crowded:
+        no job coming or going: no unit with a share went without (so priorities did not
+        matter), each unit was wanted on one pool only where pools come in a random order,
+        and what a unit may run on does not change with its time owed."""
+        if crowded or (self.policy.exclusive and self.lag_first):
             return False
-        if self.policy.exclusive and getattr(self.policy, "lag_first", False):
-            return False
-        return not self.policy.shuffle or bool((ok.sum(axis=1) <= 1).all())
+        return not self.policy.shuffle or c.one_pool

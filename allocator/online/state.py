@@ -40,14 +40,31 @@ class OnlineState:
         self.busy = np.zeros(pools)              # device-seconds each pool has been held
         self.used = np.zeros(pools)              # device-seconds of each pool in the last round
         self.last: Replay | None = None          # the last round, while it can run again
+        self._present_jobs: np.ndarray | None = None
 
     def admit(self) -> np.ndarray:
         """The jobs that have arrived by ``now`` since the last call."""
+        if self.arrived == self.jobs.size or self.jobs.arrival[self.arrived] > self.now:
+            return np.zeros(0, dtype=np.int64)
         stop = int(np.searchsorted(self.jobs.arrival, self.now, side="right"))
         new = np.arange(self.arrived, stop)
         self.present[new] = True
         self.arrived = stop
+        self._present_jobs = None
         return new
+
+    def withdraw(self, jobs) -> None:
+        """The jobs leave: finished, given up, or (a resumed run) done before."""
+        self.present[jobs] = False
+        self.running[jobs] = False
+        self._present_jobs = None
+
+    @property
+    def present_jobs(self) -> np.ndarray:
+        """The jobs present (arrived, not done), in arrival order."""
+        if self._present_jobs is None:
+            self._present_jobs = np.flatnonzero(self.present)
+        return self._present_jobs
 
     @property
     def next_arrival(self) -> float | None:
@@ -182,8 +199,8 @@ class OnlineState:
         finished = members[done]
         self.remaining[finished] = 0.0
         self.finish[finished] = self.now + seconds[done]
-        self.present[finished] = False
-        self.running[finished] = False
+        if len(finished):
+            self.withdraw(finished)
         length = float(held.max()) if units else 0.0
         self.now += length
         self.used = used

@@ -25,7 +25,9 @@ print(f"{task} on {os.environ.get('ALLOCATOR_DEVICES')}: from step {done} of {st
 while done < steps and not stopped:
     time.sleep(seconds)
     done += 1
-    checkpoint.write_text(str(done))
+    partial = checkpoint.with_suffix(".partial")      # written whole, then swapped in: a kill
+    partial.write_text(str(done))                     # never leaves a half-written checkpoint
+    os.replace(partial, checkpoint)
 if done >= steps:
     checkpoint.unlink(missing_ok=True)
 sys.exit(0 if done >= steps else 3)
