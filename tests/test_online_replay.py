@@ -100,14 +100,14 @@ def one_device(jobs: list[tuple[str, int]]) -> JobSet:
     return JobSet.from_problem(load(doc, check=False))
 
 
-def test_a_lone_job_is_planned_three_times_in_ten_rounds(monkeypatch):
-    # 1000 steps at 1 step/s, rounds of 100 s: round 1 is planned (steady: 900 left, at most
-    # ceil(900/100) - 2 = 7 replays, rounds 2-8), round 9 is planned (200 left: no replay,
-    # the next round may finish it), round 10 is planned and finishes it
+def test_a_lone_job_is_planned_twice_in_ten_rounds(monkeypatch):
+    # 1000 steps at 1 step/s, rounds of 100 s: round 1 is planned (steady) and replayed while
+    # the job has more than a round's work left (rounds 2-9: 900 down to 200 at their
+    # starts); round 10 is planned and finishes it
     calls = count_plans(monkeypatch)
     r = simulate(one_device([("a", 1000)]), "fifo", round_s=100)
     assert r.finish.tolist() == [1000.0] and r.rounds == 10
-    assert calls[0] == 3
+    assert calls[0] == 2
     assert r.timeline.starts.tolist() == [100.0 * k for k in range(10)]
 
 

@@ -90,10 +90,14 @@ class Replanner:
     def ran(self, plan: Round, seconds: np.ndarray, times: int = 1) -> None:
         """Count the round's time (``seconds`` per unit), ``times`` times over as that many
         rounds would (the same additions in the same order)."""
-        alone = plan.pair_rows < 0
-        cells = [(self.single.time_on, (plan.jobs[alone], plan.pools[alone]), seconds[alone]),
-                 (self.pair.time_on, (plan.pair_rows[~alone], plan.pools[~alone]),
-                  seconds[~alone])]
+        if not len(plan.jobs) or plan.pair_rows.max() < 0:
+            cells = [(self.single.time_on, (plan.jobs, plan.pools), seconds)]
+        else:
+            alone = plan.pair_rows < 0
+            cells = [(self.single.time_on, (plan.jobs[alone], plan.pools[alone]),
+                      seconds[alone]),
+                     (self.pair.time_on, (plan.pair_rows[~alone], plan.pools[~alone]),
+                      seconds[~alone])]
         for table, cell, add in cells:         # each cell at most once in a round
             total = table[cell]
             for _ in range(times):

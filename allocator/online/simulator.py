@@ -112,7 +112,7 @@ def _again(state: OnlineState, planner: Replanner, plan: Round, seconds: np.ndar
     rounds run."""
     arrival = state.next_arrival
     before = min(np.inf if arrival is None else arrival, planner.quiet_until())
-    again = state.repeat(state.quiet_rounds(), before)
+    again = state.repeat(before)
     if again:
         planner.replayed(plan, seconds, len(again))
         if on_round is not None:

@@ -41,6 +41,7 @@ class OnlineState:
         self.used = np.zeros(pools)              # device-seconds of each pool in the last round
         self.last: Replay | None = None          # the last round, while it can run again
         self._present_jobs: np.ndarray | None = None
+        self.ran_last = np.zeros(0, dtype=np.int64)   # the members of the last round
 
     def admit(self) -> np.ndarray:
         """The jobs that have arrived by ``now`` since the last call."""
@@ -107,32 +108,26 @@ class OnlineState:
         budget = rate * (round_s - restart)
         left = self.remaining[members]
         steps = np.minimum(np.floor(budget), left)
-        steps = np.where(steps > 0, steps, np.minimum(budget, left))
+        if not steps.all():                  # a job too slow for a whole step: part of one
+            steps = np.where(steps > 0, steps, np.minimum(budget, left))
+        done = steps >= left
         held, finished = self._record(jobs, pools, members, on, unit_of, steps,
-                                      steps / rate + restart, steps >= left)
-        if len(finished) or restart.any():
+                                      steps / rate + restart, done)
+        if len(finished) or np.any(restart):
             self.last = None              # the next round differs: no restart, or jobs gone
         return held, finished
 
-    def quiet_rounds(self) -> int:
-        """How many more times the last round can run as it did, no job finishing in any
-        (one round short of the first to finish, so that float rounding cannot matter); 0
-        when the last round cannot be repeated (it finished jobs, paid a restart, or ran on
-        the real clock)."""
-        if self.last is None:
-            return 0
-        left = self.remaining[self.last.members]
-        return max(0, int(np.ceil(left / self.last.steps).min()) - 2)
-
-    def repeat(self, times: int, before: float) -> list[float]:
-        """Run the last round again up to ``times`` times, each starting before ``before``
-        (s), exactly as :meth:`run` would (the same additions in the same order), for rounds
-        that :meth:`quiet_rounds` allows. Returns the rounds' starts."""
+    def repeat(self, before: float) -> list[float]:
+        """Run the last round again while no job would finish in it (each of its jobs has more
+        work left than the round does) and the round starts before ``before`` (s), exactly as
+        :meth:`run` would (the same additions in the same order). Nothing is repeated after a
+        round that finished jobs or paid a restart, or that ran on the real clock. Returns
+        the starts of the rounds run."""
         last, starts = self.last, []
-        if last is None or times <= 0:
+        if last is None:
             return starts
         left, service = self.remaining[last.members], self.service[last.members]
-        while len(starts) < times and self.now < before:
+        while self.now < before and (left > last.steps).all():
             starts.append(self.now)
             left -= last.steps
             service += last.service
@@ -161,48 +156,58 @@ class OnlineState:
         """(member jobs: the units' jobs then their partners, each one's pool, its unit, its
         rate there)."""
         units = len(jobs)
-        pair = np.zeros(0, dtype=np.int64) if partners is None else np.flatnonzero(partners >= 0)
         rate = self.jobs.rate[jobs, pools]
-        if not len(pair):
-            return jobs, pools, np.arange(units), rate
+        if partners is None or not units or partners.max() < 0:
+            return jobs, pools, None, rate
+        pair = np.flatnonzero(partners >= 0)
         unit_of = np.concatenate([np.arange(units), pair])
         both = self.jobs.paired(jobs[pair], partners[pair], pools[pair])
         rate = np.concatenate([rate, both[:, 1]])
         rate[pair] = both[:, 0]
         return np.concatenate([jobs, partners[pair]]), pools[unit_of], unit_of, rate
 
-    def _restart(self, members, on, restart_s: float) -> np.ndarray:
-        """The restart cost of each member: paid when it did not run on that pool last round."""
+    def _restart(self, members, on, restart_s: float) -> np.ndarray | float:
+        """The restart cost of each member: paid when it did not run on that pool last round
+        (0.0 for all when there is none)."""
         if not restart_s:
-            return np.zeros(len(members))
+            return 0.0
         return np.where((self.pool[members] != on) | ~self.running[members], restart_s, 0.0)
 
     def _record(self, jobs, pools, members, on, unit_of, steps, seconds, done):
-        units = len(jobs)
+        """Account for a round: unit u (``jobs[u]`` on ``pools[u]``) held its devices for its
+        longest member's ``seconds``; member k (``members[k]``, of unit ``unit_of[k]``; None:
+        every unit is one job) did ``steps[k]`` and finished where ``done``."""
+        gang = self.jobs.gang[jobs]
         self.remaining[members] -= steps
         held = seconds
-        if len(members) > units:
-            held = np.zeros(units)
+        if unit_of is not None:
+            held = np.zeros(len(jobs))
             np.maximum.at(held, unit_of, seconds)
-        used = np.bincount(pools, held * self.jobs.gang[jobs], minlength=len(self.busy))
+        used = np.bincount(pools, held * gang, minlength=len(self.busy))
         self.busy += used
-        service = held[unit_of] * self.jobs.gang[members]
+        service = held * gang if unit_of is None else held[unit_of] * self.jobs.gang[members]
         self.service[members] += service
-        stopped = self.running.copy()
-        stopped[members] = False
-        self.preemptions[stopped & self.present] += 1
-        moved = self.running[members] & (self.pool[members] != on)
-        self.preemptions[members[moved]] += 1
-        self.running[:] = False
-        self.running[members] = True
-        self.pool[members] = on
-        finished = members[done]
-        self.remaining[finished] = 0.0
-        self.finish[finished] = self.now + seconds[done]
+        self._preempted(members, on)
+        finished = members[done] if done.any() else members[:0]
         if len(finished):
+            self.remaining[finished] = 0.0
+            self.finish[finished] = self.now + seconds[done]
             self.withdraw(finished)
-        length = float(held.max()) if units else 0.0
+        length = float(held.max()) if len(jobs) else 0.0
         self.now += length
         self.used = used
         self.last = Replay(members, steps, service, used, length)
         return held, finished
+
+    def _preempted(self, members, on) -> None:
+        """The round's members run now: a job that ran last round and is present but left out,
+        or that moved to another pool, counts a preemption."""
+        before = self.ran_last[self.running[self.ran_last]]    # still marked running
+        moved = self.running[members] & (self.pool[members] != on)
+        self.running[before] = False
+        self.running[members] = True
+        stopped = before[~self.running[before] & self.present[before]]
+        self.preemptions[stopped] += 1
+        self.preemptions[members[moved]] += 1
+        self.pool[members] = on
+        self.ran_last = members
