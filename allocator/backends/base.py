@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import functools
 import os
 import sys
 import threading
@@ -66,8 +67,10 @@ def solver_chatter_hidden(hide: bool = True) -> Iterator[None]:
                     _stdout_saved = None
 
 
+@functools.cache
 def importable(module: str) -> bool:
-    """``module`` can be imported here (without importing it)."""
+    """``module`` can be imported here (without importing it). Asked once per process: the
+    search costs more than the small LPs solved by the thousand in a simulation."""
     import importlib.util
     return importlib.util.find_spec(module) is not None
 

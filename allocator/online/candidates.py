@@ -11,6 +11,7 @@ stable sort by priority within each pool gives Gavel's order (priority, deficit,
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -58,11 +59,12 @@ class Candidates:
     row: np.ndarray         # its row in that table: the job, or the pair's row
     bounds: np.ndarray      # pool t's candidates are [bounds[t], bounds[t + 1])
     one_pool: bool          # no unit is a candidate on two pools
+    simple: bool            # no unit shares a job with another
 
-    @property
-    def simple(self) -> bool:
-        """No unit shares a job with another."""
-        return not (self.pair_row >= 0).any()
+    @cached_property
+    def lists(self) -> tuple[list, list, list]:
+        """(first, second, gang) as lists, for the plain loop."""
+        return self.first.tolist(), self.second.tolist(), self.gang.tolist()
 
     @classmethod
     def build(cls, units: tuple, may: np.ndarray, deficit: np.ndarray,
@@ -78,7 +80,8 @@ class Candidates:
                    pool=pool, share=share[unit, pool], alone=alone,
                    row=np.where(alone, first[unit], pair_row[unit]),
                    bounds=np.searchsorted(pool, np.arange(may.shape[1] + 1)),
-                   one_pool=bool((may.sum(axis=1) <= 1).all()))
+                   one_pool=bool((may.sum(axis=1) <= 1).all()),
+                   simple=not (pair_row >= 0).any())
 
     def time_on(self, single: np.ndarray, pair: np.ndarray) -> np.ndarray:
         """Each candidate's time on its pool since the last reset, from the two tables."""
@@ -105,12 +108,13 @@ def fill(c: Candidates, ranked: np.ndarray, wants: np.ndarray, bounds: np.ndarra
 
 def _fill_loop(c: Candidates, ranked: list, wants: list, bounds: list, order: list[int],
                left: list) -> tuple[np.ndarray, np.ndarray, bool]:
-    first, second, gang = c.first.tolist(), c.second.tolist(), c.gang.tolist()
+    first, second, gang = c.lists
     taken: set[int] = set()
     chosen, on, crowded = [], [], False
     for t in order:
         room = left[t]
-        earlier = set(taken)                    # taken on the pools before this one
+        # taken on the pools before this one (without pairs a job is one unit: all of them)
+        earlier = taken if c.simple else set(taken)
         for i in range(bounds[t], bounds[t + 1]):
             if room == 0 and (crowded or not wants[i]):
                 break

@@ -16,10 +16,14 @@ from ...model.sparse import LinearModel, RowBuilder
 from .base import View
 
 
+SMALL = 2_000     # nonzeros: presolve costs an LP this small more time than it saves
+
+
 def solve_model(model: LinearModel, what: str):
     """Solve an online policy's LP with the project's default backend; its result, optimal or
     an error naming ``what``."""
-    result = get_backend(default_backend()).solve(model, SolveOptions())
+    options = SolveOptions(presolve=model.A.nnz > SMALL)
+    result = get_backend(default_backend()).solve(model, options)
     if result.termination is not Termination.OPTIMAL or result.x is None:
         raise RuntimeError(f"the {what} LP ended {result.termination.value}: "
                            f"{result.message}")
