@@ -46,7 +46,11 @@ CONTINUOUS = ["fifo", "las", "gandiva", "max_min_fairness", "finish_time_fairnes
 LISTS = [  # (job list, cluster, window, policies)
     ("static-multi_may2020_n50_seed0.csv", (36, 36, 36), None, STATIC + [SHARED]),
     ("static-multi_may2020_n100_seed0.csv", (36, 36, 36), None, STATIC),
+    ("static-multi_may2020_n200_seed0.csv", (36, 36, 36), None, STATIC),
+    ("static-multi_may2020_n300_seed0.csv", (36, 36, 36), None, STATIC),
     ("static-multi_may2020_n500_seed0.csv", (36, 36, 36), None, STATIC),
+    ("static-multi_head_n50_seed0.csv", (36, 36, 36), None, STATIC),
+    ("static-multi_head_n100_seed0.csv", (36, 36, 36), None, STATIC),
     ("continuous-single_may2020_rate1_seed0.csv", (12, 12, 12), (100, 300),
      CONTINUOUS + ["fifo (Gavel's code)"]),
     ("continuous-single_may2020_rate2_seed0.csv", (36, 36, 36), (4000, 5000),

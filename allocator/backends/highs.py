@@ -137,17 +137,18 @@ def solve(model: LinearModel, options: SolveOptions, solver: str | None = None) 
 
 def _solve(h, model: LinearModel, options: SolveOptions) -> RawResult:
     import highspy
+    mip = model.is_mip
     h.passModel(_lp(model))
     warm = False
-    if options.warm_start is not None and model.is_mip:
+    if options.warm_start is not None and mip:
         sol = highspy.HighsSolution()
         sol.col_value = np.asarray(options.warm_start, dtype=float)
         sol.value_valid = True
         warm = h.setSolution(sol) == highspy.HighsStatus.kOk
-    if options.progress is not None and model.is_mip:
+    if options.progress is not None and mip:
         _subscribe(h, model, options.progress)
     start = time.perf_counter()
-    _run(h, watch=model.is_mip or model.A.nnz > SMALL_LP)
+    _run(h, watch=mip or model.A.nnz > SMALL_LP)
     seconds = time.perf_counter() - start
     status = h.getModelStatus()
     info = h.getInfo()
@@ -156,21 +157,21 @@ def _solve(h, model: LinearModel, options: SolveOptions) -> RawResult:
     if term is Termination.FEASIBLE and not has_x:
         term = Termination.NO_SOLUTION
     x = None
-    if term in (Termination.OPTIMAL, Termination.FEASIBLE):
-        x = np.asarray(h.getSolution().col_value, dtype=float)
-        if model.is_mip:
+    solution = h.getSolution() if term in (Termination.OPTIMAL, Termination.FEASIBLE) else None
+    if solution is not None:
+        x = np.asarray(solution.col_value, dtype=float)
+        if mip:
             x = np.where(model.integrality, np.round(x), x)
     objective = model.objective_value(x) if x is not None else None
     bound = None
-    if model.is_mip and term in (Termination.OPTIMAL, Termination.FEASIBLE,
-                                 Termination.NO_SOLUTION):
+    if mip and term in (Termination.OPTIMAL, Termination.FEASIBLE, Termination.NO_SOLUTION):
         dual = float(info.mip_dual_bound)
         if np.isfinite(dual):
             bound = dual
     duals = None
-    if not model.is_mip and term is Termination.OPTIMAL:
+    if not mip and term is Termination.OPTIMAL:
         bound = objective
-        duals = np.asarray(h.getSolution().row_dual, dtype=float)
+        duals = np.asarray(solution.row_dual, dtype=float)
     return RawResult(term, x, objective, bound, seconds, "HiGHS",
                      h.modelStatusToString(status), warm_started=warm, duals=duals)
 

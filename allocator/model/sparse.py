@@ -76,6 +76,15 @@ def rank_in_group(group: np.ndarray, key: np.ndarray) -> np.ndarray:
     return rank
 
 
+def _per_row(bound, m: int) -> np.ndarray:
+    """A row bound given once for all ``m`` rows, or per row."""
+    if np.ndim(bound) == 0:
+        return np.full(m, float(bound))
+    bound = np.asarray(bound, dtype=float)
+    assert bound.shape == (m,), (bound.shape, m)
+    return bound
+
+
 class RowBuilder:
     """Stacks constraint blocks given as sparse matrices, each with bounds and a name maker.
 
@@ -112,14 +121,15 @@ class RowBuilder:
         if indices.size == 0:                # e.g. [], which numpy reads as floats
             indices = indices.astype(np.int32)
         assert indices.dtype.kind in "iu", indices.dtype
-        self._ptr.append(indptr[:-1] - indptr[0] + self._nnz)
-        self._col.append(indices[indptr[0]:indptr[-1]])
-        self._val.append(np.asarray(data, dtype=float)[indptr[0]:indptr[-1]])
-        self._lo.append(np.broadcast_to(np.asarray(lo, dtype=float), (m,)))
-        self._hi.append(np.broadcast_to(np.asarray(hi, dtype=float), (m,)))
+        start, end = int(indptr[0]), int(indptr[-1])
+        self._ptr.append(indptr[:-1] + (self._nnz - start))
+        self._col.append(indices[start:end])
+        self._val.append(np.asarray(data, dtype=float)[start:end])
+        self._lo.append(_per_row(lo, m))
+        self._hi.append(_per_row(hi, m))
         self._names.append(names)
         self._m += m
-        self._nnz += int(indptr[-1] - indptr[0])
+        self._nnz += end - start
 
     def build(self, c, col_lo, col_hi, integrality, c0: float = 0.0,
               col_names: Callable[[], list[str]] | None = None) -> LinearModel:
