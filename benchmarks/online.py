@@ -6,8 +6,9 @@ For each job list (static: all jobs at t = 0, makespan; continuous: Poisson arri
 over Gavel's measurement window, the simulation stopping once the window's jobs are done, as
 Gavel's does) it runs every policy and prints our result beside Gavel's from
 ``joblists/results.csv`` (its simulator on exactly these lists) or, where that file has no
-row, the paper's published seed-0 figure. Wall time is our ``simulate`` call; Gavel's is the
-``gavel_sim_wall_s`` of results.csv (its ``simulate()`` on a shared 2-vCPU VM). It also runs a
+row, the paper's published seed-0 figure. Wall time is our ``simulate`` call (the fastest of
+three where one takes under 5 s); Gavel's is the ``gavel_sim_wall_s`` of results.csv (its
+``simulate()`` once, on a shared 2-vCPU VM). It also runs a
 replica of Gavel's FIFO code (below) to show where its numbers come from. Needs
 ../shared/benchmarks/traces/gavel (or ALLOCATOR_BENCHMARKS); without it the script says so and
 stops. The results replace the "Side by side" section of the output page, with machine and
@@ -145,6 +146,20 @@ def jobs_of(folder: Path, name: str, cluster: tuple[int, int, int], sharing: boo
     return jobs
 
 
+def fastest_of(run, short: float = 5.0, repeats: int = 3):
+    """(result, wall s) of ``run()``; a run shorter than ``short`` seconds is repeated and the
+    fastest kept (a shared VM's speed varies by tens of percent from one second to the next;
+    the simulation is deterministic, which the repeats check)."""
+    result = run()
+    seconds = result.wall_s
+    if seconds < short:
+        for _ in range(repeats - 1):
+            again = run()
+            assert np.array_equal(again.finish, result.finish, equal_nan=True)
+            seconds = min(seconds, again.wall_s)
+    return result, seconds
+
+
 def run_list(folder: Path, name, cluster, window, policies, results, published):
     from allocator.online import simulate
     rows, runs = [], {}
@@ -154,11 +169,15 @@ def run_list(folder: Path, name, cluster, window, policies, results, published):
     rate = None if static else float(name.split("_rate")[1].split("_")[0])
     for policy in policies:
         jobs = shared if policy in ("gandiva", SHARED) else plain      # Gavel's gandiva packs
-        chosen = GavelFifo(jobs.pools) if policy == "fifo (Gavel's code)" else \
-            policy.split(" + ")[0]
-        result = simulate(jobs, chosen, measure=None if static else range(*window))
+
+        def run():
+            chosen = GavelFifo(jobs.pools) if policy == "fifo (Gavel's code)" else \
+                policy.split(" + ")[0]
+            return simulate(jobs, chosen, measure=None if static else range(*window))
+
+        result, seconds = fastest_of(run)
         runs[policy] = result
-        s = result.summary()
+        s = dict(result.summary(), wall_s=seconds)
         ours = (s["makespan_s"] if static else s["mean_jct_s"]) / HOUR
         theirs, wall, source = None, None, ""
         row = results.get((name, GAVEL_NAME.get(policy)))
@@ -172,7 +191,7 @@ def run_list(folder: Path, name, cluster, window, policies, results, published):
         speed = f"{wall / s['wall_s']:.0f}x" if wall else "—"
         gavel_wall = f"{wall:.1f}" if wall else "—"
         rows.append(f"| {policy} | {GAVEL_NAME.get(policy) or '—'} | {ours:.2f} | {gavel_text} "
-                    f"| {ratio} | {s['utilization']:.3f} | {s['wall_s']:.1f} | {gavel_wall} "
+                    f"| {ratio} | {s['utilization']:.3f} | {s['wall_s']:.2f} | {gavel_wall} "
                     f"| {speed} |")
         print(rows[-1], flush=True)
     bound = f"; lower bound (longest job alone on a V100) {plain.fastest.max() / HOUR:.2f} h" \
