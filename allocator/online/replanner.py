@@ -199,13 +199,18 @@ class Replanner:
         rows = np.zeros(0, dtype=np.int64)
         if self.pairs_made:
             rows = np.flatnonzero(self.live & (self.pair.share > 0).any(axis=1))
+        if not len(rows):                       # single jobs only
+            none = np.full(len(present), -1)
+            units = (present, none, none, self.jobs.gang[present])
+            can, share = self.jobs.rate[present] > 0, self.single.share[present]
+            may = can & (share > 0) if self.policy.exclusive and not self.lag_first else can
+            self.candidates = Candidates.build(units, may, self.single.deficit[present], share)
+            return self.candidates
         a, b = self.members[rows, 0], self.members[rows, 1]
         pools = len(self.jobs.pools)
-        pair_can = np.zeros((0, pools), dtype=bool)
-        if len(rows):
-            both = np.stack([self.jobs.paired(a, b, np.full(len(rows), t))
-                             for t in range(pools)], axis=1)       # [pair, pool, 2] rates
-            pair_can = (both > 0).all(axis=2)
+        both = np.stack([self.jobs.paired(a, b, np.full(len(rows), t))
+                         for t in range(pools)], axis=1)           # [pair, pool, 2] rates
+        pair_can = (both > 0).all(axis=2)
         none = np.full(len(present), -1)
         first, second = np.concatenate([present, a]), np.concatenate([none, b])
         units = (first, second, np.concatenate([none, rows]), self.jobs.gang[first])

@@ -95,8 +95,9 @@ def _loop(state: OnlineState, planner: Replanner, measured: np.ndarray, round_s:
         seconds, done = state.run(plan.jobs, plan.pools, round_s, restart_s, plan.partners)
         busy.append(state.used)
         planner.ran(plan, seconds)
-        planner.departed(done)
-        finished += int(counted[done].sum())
+        if len(done):
+            planner.departed(done)
+            finished += int(counted[done].sum())
         rounds += 1
         if plan.steady:
             rounds += _again(state, planner, plan, seconds, on_round, starts, busy)

@@ -111,8 +111,8 @@ class OnlineState:
         if not steps.all():                  # a job too slow for a whole step: part of one
             steps = np.where(steps > 0, steps, np.minimum(budget, left))
         done = steps >= left
-        held, finished = self._record(jobs, pools, members, on, unit_of, steps,
-                                      steps / rate + restart, done)
+        seconds = steps / rate + restart if restart_s else steps / rate
+        held, finished = self._record(jobs, pools, members, on, unit_of, steps, seconds, done)
         if len(finished) or np.any(restart):
             self.last = None              # the next round differs: no restart, or jobs gone
         return held, finished
@@ -202,6 +202,10 @@ class OnlineState:
     def _preempted(self, members, on) -> None:
         """The round's members run now: a job that ran last round and is present but left out,
         or that moved to another pool, counts a preemption."""
+        if len(members) == len(self.ran_last) and self.running[members].all() \
+                and (self.pool[members] == on).all():
+            self.ran_last = members             # the same jobs on the same pools as last round
+            return
         before = self.ran_last[self.running[self.ran_last]]    # still marked running
         moved = self.running[members] & (self.pool[members] != on)
         self.running[before] = False
