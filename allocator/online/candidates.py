@@ -45,6 +45,8 @@ class Units:
 
 @dataclass
 class Candidates:
+    """The units of a round and the pools each may run on, between changes."""
+
     # per unit: its job, the job sharing its devices (-1: none), the pair's row (-1: none),
     # its gang
     first: np.ndarray
@@ -85,7 +87,7 @@ class Candidates:
 
     def time_on(self, single: np.ndarray, pair: np.ndarray) -> np.ndarray:
         """Each candidate's time on its pool since the last reset, from the two tables."""
-        if self.alone.all():
+        if self.simple:
             return single[self.row, self.pool]
         out = np.empty(len(self.unit))
         out[self.alone] = single[self.row[self.alone], self.pool[self.alone]]
