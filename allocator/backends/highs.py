@@ -64,8 +64,8 @@ def _pass(h, model: LinearModel) -> None:
                 int(highspy.ObjSense.kMinimize), float(model.c0),
                 np.asarray(model.c, dtype=float), bound(model.col_lo, -np.inf),
                 bound(model.col_hi, np.inf), bound(model.row_lo, -np.inf),
-                bound(model.row_hi, np.inf), A.indptr.astype(np.int32),
-                A.indices.astype(np.int32), A.data.astype(float),
+                bound(model.row_hi, np.inf), np.asarray(A.indptr, dtype=np.int32),
+                np.asarray(A.indices, dtype=np.int32), np.asarray(A.data, dtype=float),
                 model.integrality.astype(np.int32))      # HighsVarType: 0 continuous, 1 integer
 
 

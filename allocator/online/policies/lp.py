@@ -8,6 +8,8 @@ and each job's time (``sum_t x[k, t] <= 1``), then the policy's own rows.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ...backends import default_backend, get_backend
@@ -30,6 +32,18 @@ def solve_model(model: LinearModel, what: str):
     return result
 
 
+@functools.lru_cache(maxsize=512)
+def _layout(k: int, t: int) -> tuple[np.ndarray, ...]:
+    """The index arrays of the device and time rows of k jobs on t pools (x row-major):
+    device rows' starts and columns (each pool's column of x), time rows' starts, and every
+    x column. Read-only: the same LP shapes come back round after round."""
+    arrays = (np.arange(t + 1) * k, (np.arange(k) * t + np.arange(t)[:, None]).ravel(),
+              np.arange(k + 1) * t, np.arange(k * t))
+    for a in arrays:
+        a.flags.writeable = False
+    return arrays
+
+
 class AllocationLP:
     """``copies[k]``: row k stands for that many identical jobs, and ``x[k, t]`` is their total
     (their time rows allow ``copies[k]``); the policy divides by ``copies`` at the end. Rows
@@ -45,17 +59,17 @@ class AllocationLP:
         self.col_hi = np.concatenate([np.where(view.rate > 0, room[:, None], 0.0).ravel(),
                                       np.full(extra, np.inf)])
         self.rows = RowBuilder(self.n)
-        self.rows.add_csr(np.arange(t + 1) * k, (np.arange(k) * t + np.arange(t)[:, None]).ravel(),
-                          np.tile(view.gang.astype(float), t), -np.inf, view.counts,
-                          lambda: [f"devices[{p}]" for p in range(t)])
-        self.rows.add_csr(np.arange(k + 1) * t, np.arange(self.nx), np.ones(self.nx), -np.inf,
-                          room, lambda: [f"time[{j}]" for j in range(k)])
+        device_ptr, by_pool, time_ptr, columns = _layout(k, t)
+        self.rows.add_csr(device_ptr, by_pool, np.tile(view.gang.astype(float), t), -np.inf,
+                          view.counts, lambda: [f"devices[{p}]" for p in range(t)])
+        self.rows.add_csr(time_ptr, columns, np.ones(self.nx), -np.inf, room,
+                          lambda: [f"time[{j}]" for j in range(k)])
 
     def per_job(self, coef: np.ndarray, lo, hi, extra_col: int | None = None,
                 extra_coef: np.ndarray | float = 0.0) -> None:
         """Rows ``lo <= sum_t coef[k, t] x[k, t] (+ extra_coef[k] * extra column) <= hi``, one
         per job."""
-        cols, vals = np.arange(self.nx).reshape(self.k, self.t), coef.astype(float)
+        cols, vals = _layout(self.k, self.t)[3].reshape(self.k, self.t), coef.astype(float)
         if extra_col is not None:
             cols = np.column_stack([cols, np.full(self.k, self.nx + extra_col)])
             vals = np.column_stack([vals, np.broadcast_to(extra_coef, (self.k,))])
