@@ -196,29 +196,25 @@ class Replanner:
         also needs time owed, that is left to each round)."""
         if self.candidates is not None:
             return self.candidates
+        none = np.full(len(present), -1)
+        first, second, pair_row = present, none, none
+        can = self.jobs.rate[present] > 0
+        share, deficit = self.single.share[present], self.single.deficit[present]
         rows = np.zeros(0, dtype=np.int64)
         if self.pairs_made:
             rows = np.flatnonzero(self.live & (self.pair.share > 0).any(axis=1))
-        if not len(rows):                       # single jobs only
-            none = np.full(len(present), -1)
-            units = (present, none, none, self.jobs.gang[present])
-            can, share = self.jobs.rate[present] > 0, self.single.share[present]
-            may = can & (share > 0) if self.policy.exclusive and not self.lag_first else can
-            self.candidates = Candidates.build(units, may, self.single.deficit[present], share)
-            return self.candidates
-        a, b = self.members[rows, 0], self.members[rows, 1]
-        pools = len(self.jobs.pools)
-        both = np.stack([self.jobs.paired(a, b, np.full(len(rows), t))
-                         for t in range(pools)], axis=1)           # [pair, pool, 2] rates
-        pair_can = (both > 0).all(axis=2)
-        none = np.full(len(present), -1)
-        first, second = np.concatenate([present, a]), np.concatenate([none, b])
-        units = (first, second, np.concatenate([none, rows]), self.jobs.gang[first])
-        can = np.concatenate([self.jobs.rate[present] > 0, pair_can])
-        share = np.concatenate([self.single.share[present], self.pair.share[rows]])
-        deficit = np.concatenate([self.single.deficit[present], self.pair.deficit[rows]])
+        if len(rows):                           # then the pairs, after the single jobs
+            a, b = self.members[rows, 0], self.members[rows, 1]
+            both = np.stack([self.jobs.paired(a, b, np.full(len(rows), t))
+                             for t in range(len(self.jobs.pools))], axis=1)   # [pair, pool, 2]
+            first, second = np.concatenate([present, a]), np.concatenate([none, b])
+            pair_row = np.concatenate([none, rows])
+            can = np.concatenate([can, (both > 0).all(axis=2)])
+            share = np.concatenate([share, self.pair.share[rows]])
+            deficit = np.concatenate([deficit, self.pair.deficit[rows]])
         may = can & (share > 0) if self.policy.exclusive and not self.lag_first else can
-        self.candidates = Candidates.build(units, may, deficit, share)
+        self.candidates = Candidates.build((first, second, pair_row, self.jobs.gang[first]),
+                                           may, deficit, share)
         return self.candidates
 
     def _priority(self, c: Candidates, now: float) -> np.ndarray:
