@@ -62,6 +62,7 @@ class Candidates:
     bounds: np.ndarray      # pool t's candidates are [bounds[t], bounds[t + 1])
     one_pool: bool          # no unit is a candidate on two pools
     simple: bool            # no unit shares a job with another
+    units: int              # how many units are candidates somewhere
 
     @cached_property
     def lists(self) -> tuple[list, list, list]:
@@ -83,7 +84,7 @@ class Candidates:
                    row=np.where(alone, first[unit], pair_row[unit]),
                    bounds=np.searchsorted(pool, np.arange(may.shape[1] + 1)),
                    one_pool=bool((may.sum(axis=1) <= 1).all()),
-                   simple=not (pair_row >= 0).any())
+                   simple=not (pair_row >= 0).any(), units=int(may.any(axis=1).sum()))
 
     def time_on(self, single: np.ndarray, pair: np.ndarray) -> np.ndarray:
         """Each candidate's time on its pool since the last reset, from the two tables."""
@@ -114,6 +115,8 @@ def _fill_loop(c: Candidates, ranked: list, wants: list, bounds: list, order: li
     taken: set[int] = set()
     chosen, on, crowded = [], [], False
     for t in order:
+        if c.simple and len(taken) == c.units:
+            break                  # every unit runs: nothing left to take or to go without
         room = left[t]
         # taken on the pools before this one (without pairs a job is one unit: all of them)
         earlier = taken if c.simple else set(taken)

@@ -38,6 +38,7 @@ class Round:
     # or goes or the allocation is recomputed: every unit that wanted devices got them (so
     # neither priorities nor, for a policy that shuffles them, the pools' order mattered)
     steady: bool = False
+    shared: bool = False    # some unit is two jobs sharing devices
 
     @property
     def empty(self) -> bool:
@@ -90,7 +91,7 @@ class Replanner:
     def ran(self, plan: Round, seconds: np.ndarray, times: int = 1) -> None:
         """Count the round's time (``seconds`` per unit), ``times`` times over as that many
         rounds would (the same additions in the same order)."""
-        if not len(plan.jobs) or plan.pair_rows.max() < 0:
+        if not plan.shared:
             cells = [(self.single.time_on, (plan.jobs, plan.pools), seconds)]
         else:
             alone = plan.pair_rows < 0
@@ -254,8 +255,10 @@ class Replanner:
             ranked = keep[ranked]
         pick, on, crowded = fill(c, c.unit[ranked], wants, bounds, order, self.jobs.counts,
                                  self.jobs.size)
-        return Round(c.first[pick], on, c.second[pick], c.pair_row[pick],
-                     steady=self._steady(crowded, c))
+        pair_rows = c.pair_row[pick]
+        return Round(c.first[pick], on, c.second[pick], pair_rows,
+                     steady=self._steady(crowded, c),
+                     shared=not c.simple and bool(np.count_nonzero(pair_rows >= 0)))
 
     def _steady(self, crowded: bool, c: Candidates) -> bool:
         """Whether the units just chosen would be chosen again, as they were, in rounds with

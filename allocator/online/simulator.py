@@ -92,7 +92,8 @@ def _loop(state: OnlineState, planner: Replanner, measured: np.ndarray, round_s:
         if on_round is not None:
             on_round(state.now, plan)
         starts.append(state.now)
-        seconds, done = state.run(plan.jobs, plan.pools, round_s, restart_s, plan.partners)
+        seconds, done = state.run(plan.jobs, plan.pools, round_s, restart_s,
+                                  plan.partners if plan.shared else None)
         busy.append(state.used)
         planner.ran(plan, seconds)
         if len(done):

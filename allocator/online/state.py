@@ -108,12 +108,14 @@ class OnlineState:
         budget = rate * (round_s - restart)
         left = self.remaining[members]
         steps = np.minimum(np.floor(budget), left)
-        if not steps.all():                  # a job too slow for a whole step: part of one
+        if np.count_nonzero(steps) < len(steps):    # a job too slow for a whole step: part
+            # of one (count_nonzero: a reduction a few times cheaper than .all(), and rounds
+            # are many)
             steps = np.where(steps > 0, steps, np.minimum(budget, left))
         done = steps >= left
         seconds = steps / rate + restart if restart_s else steps / rate
         held, finished = self._record(jobs, pools, members, on, unit_of, steps, seconds, done)
-        if len(finished) or np.any(restart):
+        if len(finished) or (restart_s and np.count_nonzero(restart)):
             self.last = None              # the next round differs: no restart, or jobs gone
         return held, finished
 
@@ -188,12 +190,12 @@ class OnlineState:
         service = held * gang if unit_of is None else held[unit_of] * self.jobs.gang[members]
         self.service[members] += service
         self._preempted(members, on)
-        finished = members[done] if done.any() else members[:0]
+        finished = members[done] if np.count_nonzero(done) else members[:0]
         if len(finished):
             self.remaining[finished] = 0.0
             self.finish[finished] = self.now + seconds[done]
             self.withdraw(finished)
-        length = float(held.max()) if len(jobs) else 0.0
+        length = float(np.maximum.reduce(held)) if len(jobs) else 0.0
         self.now += length
         self.used = used
         self.last = Replay(members, steps, service, used, length)
@@ -201,17 +203,19 @@ class OnlineState:
 
     def _preempted(self, members, on) -> None:
         """The round's members run now: a job that ran last round and is present but left out,
-        or that moved to another pool, counts a preemption."""
-        if len(members) == len(self.ran_last) and self.running[members].all() \
-                and (self.pool[members] == on).all():
-            self.ran_last = members             # the same jobs on the same pools as last round
-            return
-        before = self.ran_last[self.running[self.ran_last]]    # still marked running
-        moved = self.running[members] & (self.pool[members] != on)
-        self.running[before] = False
-        self.running[members] = True
-        stopped = before[~self.running[before] & self.present[before]]
-        self.preemptions[stopped] += 1
-        self.preemptions[members[moved]] += 1
+        or that moved to another pool, counts a preemption. (The jobs marked running are
+        always members of the last round: those of them not withdrawn since.)"""
+        was = self.running[members]
+        before = self.ran_last[self.running[self.ran_last]]     # still marked running
+        moved = was & (self.pool[members] != on)
+        if np.count_nonzero(moved):
+            self.preemptions[members[moved]] += 1
+        if np.count_nonzero(was) < len(before):                 # some were left out
+            self.running[before] = False
+            self.running[members] = True
+            stopped = before[~self.running[before] & self.present[before]]
+            self.preemptions[stopped] += 1
+        else:
+            self.running[members] = True
         self.pool[members] = on
         self.ran_last = members

@@ -44,6 +44,19 @@ def _layout(k: int, t: int) -> tuple[np.ndarray, ...]:
     return arrays
 
 
+@functools.lru_cache(maxsize=512)
+def _per_job_layout(k: int, t: int, extra: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row starts and columns of one row per job over its x columns, then column ``extra``
+    where that is ≥ 0. Read-only, as :func:`_layout`."""
+    cols = (np.arange(k) * t)[:, None] + np.arange(t)
+    if extra >= 0:
+        cols = np.column_stack([cols, np.full(k, extra)])
+    arrays = (np.arange(k + 1) * cols.shape[1], cols.ravel())
+    for a in arrays:
+        a.flags.writeable = False
+    return arrays
+
+
 class AllocationLP:
     """``copies[k]``: row k stands for that many identical jobs, and ``x[k, t]`` is their total
     (their time rows allow ``copies[k]``); the policy divides by ``copies`` at the end. Rows
@@ -56,12 +69,14 @@ class AllocationLP:
         self.n = self.nx + extra
         room = np.ones(k) if copies is None else copies.astype(float)
         self.col_lo = np.zeros(self.n)
-        self.col_hi = np.concatenate([np.where(view.rate > 0, room[:, None], 0.0).ravel(),
-                                      np.full(extra, np.inf)])
+        self.col_hi = np.full(self.n, np.inf)
+        self.col_hi[:self.nx] = np.where(view.rate > 0, room[:, None], 0.0).ravel()
         self.rows = RowBuilder(self.n)
         device_ptr, by_pool, time_ptr, columns = _layout(k, t)
-        self.rows.add_csr(device_ptr, by_pool, np.tile(view.gang.astype(float), t), -np.inf,
-                          view.counts, lambda: [f"devices[{p}]" for p in range(t)])
+        gangs = np.empty((t, k))
+        gangs[:] = view.gang                  # pool p's row: every job's gang
+        self.rows.add_csr(device_ptr, by_pool, gangs.ravel(), -np.inf, view.counts,
+                          lambda: [f"devices[{p}]" for p in range(t)])
         self.rows.add_csr(time_ptr, columns, np.ones(self.nx), -np.inf, room,
                           lambda: [f"time[{j}]" for j in range(k)])
 
@@ -69,12 +84,14 @@ class AllocationLP:
                 extra_coef: np.ndarray | float = 0.0) -> None:
         """Rows ``lo <= sum_t coef[k, t] x[k, t] (+ extra_coef[k] * extra column) <= hi``, one
         per job."""
-        cols, vals = _layout(self.k, self.t)[3].reshape(self.k, self.t), coef.astype(float)
+        width = self.t + (extra_col is not None)
+        indptr, cols = _per_job_layout(self.k, self.t, -1 if extra_col is None else
+                                       self.nx + extra_col)
+        vals = np.empty((self.k, width))
+        vals[:, :self.t] = coef
         if extra_col is not None:
-            cols = np.column_stack([cols, np.full(self.k, self.nx + extra_col)])
-            vals = np.column_stack([vals, np.broadcast_to(extra_coef, (self.k,))])
-        width = cols.shape[1]
-        self.rows.add_csr(np.arange(self.k + 1) * width, cols.ravel(), vals.ravel(), lo, hi,
+            vals[:, self.t] = extra_coef
+        self.rows.add_csr(indptr, cols, vals.ravel(), lo, hi,
                           lambda: [f"job[{j}]" for j in range(self.k)])
 
     def solve(self, cost: np.ndarray, what: str) -> np.ndarray:

@@ -44,7 +44,9 @@ class MaxMinFairness:
         c = normalised_rates(view)
         one, group, sizes = view.grouped(c)       # jobs of one type and gang: one row
         lp = AllocationLP(one, extra=1, copies=sizes)
-        lp.per_job(normalised_rates(one), 0.0, np.inf, 0, -sizes)
+        c_one = np.empty((len(sizes), c.shape[1]))
+        c_one[group] = c                          # a group's jobs have equal rows of c
+        lp.per_job(c_one, 0.0, np.inf, 0, -sizes)
         cost = np.zeros(lp.n)
         cost[-1] = -1.0
         return (lp.allocation(lp.solve(cost, name)) / sizes[:, None])[group]
