@@ -147,10 +147,12 @@ def _solve(h, model: LinearModel, options: SolveOptions) -> RawResult:
     _run(h, watch=mip or model.A.nnz > SMALL_LP)
     seconds = time.perf_counter() - start
     status = h.getModelStatus()
-    info = h.getInfo()
-    has_x = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
     term = STATUS_MAP.get(status.name, Termination.ERROR)
-    if term is Termination.FEASIBLE and not has_x:
+    # the info (a copy of some hundred fields) only where it matters: a MIP's bound, or
+    # whether a stopped solve has a solution
+    info = h.getInfo() if mip or term is Termination.FEASIBLE else None
+    if term is Termination.FEASIBLE and \
+            info.primal_solution_status != highspy.SolutionStatus.kSolutionStatusFeasible:
         term = Termination.NO_SOLUTION
     x = None
     solution = h.getSolution() if term in (Termination.OPTIMAL, Termination.FEASIBLE) else None
