@@ -183,7 +183,10 @@ class Row:
     def text(self) -> str:
         ratio = f"{self.ours / self.theirs:.3f}" if self.theirs else "—"
         gavel = f"{self.theirs:.2f}{self.source}" if self.theirs else "—"
-        speed = f"{self.gavel_wall / self.seconds:.0f}x" if self.gavel_wall else "—"
+        speed = "—"
+        if self.gavel_wall:           # one decimal near the target of 10x, not rounded up to it
+            times = self.gavel_wall / self.seconds
+            speed = f"{times:.1f}x" if times < 20 else f"{times:.0f}x"
         wall = f"{self.gavel_wall:.1f}" if self.gavel_wall else "—"
         return (f"| {self.policy} | {GAVEL_NAME.get(self.policy) or '—'} | {self.ours:.2f} "
                 f"| {gavel} | {ratio} | {self.result.summary()['utilization']:.3f} "

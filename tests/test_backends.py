@@ -3,6 +3,7 @@ them, never probes), and its solver's statuses map to a Termination in one table
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import itertools
 
@@ -109,3 +110,25 @@ def test_highs_reuses_one_instance_per_thread_as_if_new():
     worker.start()
     worker.join()
     assert -other[0][0] == pytest.approx(3.0) and other[0][1] is not kept
+
+
+def test_highs_solve_stopped_before_a_solution_has_none():
+    """HiGHS stopped by its limit before it found a point (a time limit of 0) reports no
+    solution, not a feasible one: the info it is read from is fetched only for such solves
+    and for MIPs. An optimal LP of the same shape is solved as by hand, duals included."""
+    pytest.importorskip("highspy")
+    import numpy as np
+    from allocator.backends import highs
+    from allocator.backends.base import SolveOptions
+    lp = dataclasses.replace(_lp([3, 1], 1.5), row_lo=np.array([1.0]))   # x = 0 is not feasible
+    mip = dataclasses.replace(lp, integrality=np.ones(2, bool))
+    for model in (lp, mip):
+        stopped = highs.solve(model, SolveOptions(time_limit=0.0))
+        assert stopped.termination is Termination.NO_SOLUTION, stopped
+        assert stopped.x is None and stopped.objective is None
+    solved = highs.solve(_lp([3, 1], 1.5), SolveOptions())
+    assert solved.termination is Termination.OPTIMAL
+    assert solved.x == pytest.approx([1.0, 0.5]) and solved.objective == pytest.approx(-3.5)
+    # max 3 x1 + x2 with x1 + x2 <= 1.5, x <= 1: x2 is basic, so the row's dual is x2's cost
+    # in the minimisation, -1
+    assert solved.duals == pytest.approx([-1.0])
