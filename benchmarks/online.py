@@ -42,8 +42,8 @@ GAVEL_NAME = {"fifo": "fifo", "las": "max_min_fairness", "gandiva": "gandiva",
               "finish_time_fairness": "finish_time_fairness_perf", "min_jct": None,
               "optimal": None, "fifo (Gavel's code)": "fifo",
               "max_min_fairness + sharing": "max_min_fairness_packed"}
-SHARED = "max_min_fairness + sharing"
-SHORT = 5.0        # s: a run this short is timed more than once (the fastest counts)          # max_min_fairness with --space-sharing
+SHARED = "max_min_fairness + sharing"          # max_min_fairness with --space-sharing
+SHORT = 5.0        # s: a run this short is timed more than once (the fastest counts)
 STATIC = ["fifo", "gandiva", "las", "max_min_fairness", "min_makespan", "optimal",
           "fifo (Gavel's code)"]
 CONTINUOUS = ["fifo", "las", "gandiva", "max_min_fairness", "finish_time_fairness", "min_jct",

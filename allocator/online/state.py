@@ -108,9 +108,9 @@ class OnlineState:
         budget = rate * (round_s - restart)
         left = self.remaining[members]
         steps = np.minimum(np.floor(budget), left)
-        if np.count_nonzero(steps) < len(steps):    # a job too slow for a whole step: part
-            # of one (count_nonzero: a reduction a few times cheaper than .all(), and rounds
-            # are many)
+        # a job too slow for a whole step does part of one (count_nonzero here and below: a
+        # few times cheaper than .all() or .any() on arrays this short, and rounds are many)
+        if np.count_nonzero(steps) < len(steps):
             steps = np.where(steps > 0, steps, np.minimum(budget, left))
         done = steps >= left
         seconds = steps / rate + restart if restart_s else steps / rate
