@@ -34,11 +34,11 @@ class Round:
     pools: np.ndarray       # the pool each unit runs on
     partners: np.ndarray    # the job sharing the unit's devices, or -1
     pair_rows: np.ndarray   # the pair's row in the re-planner, or -1
+    shared: bool            # some unit is two jobs sharing devices (some pair row >= 0)
     # the same units would be chosen on the same pools in the next rounds, until a job comes
     # or goes or the allocation is recomputed: every unit that wanted devices got them (so
     # neither priorities nor, for a policy that shuffles them, the pools' order mattered)
     steady: bool = False
-    shared: bool = False    # some unit is two jobs sharing devices
 
     @property
     def empty(self) -> bool:
@@ -257,8 +257,8 @@ class Replanner:
                                  self.jobs.size)
         pair_rows = c.pair_row[pick]
         return Round(c.first[pick], on, c.second[pick], pair_rows,
-                     steady=self._steady(crowded, c),
-                     shared=not c.simple and bool(np.count_nonzero(pair_rows >= 0)))
+                     not c.simple and bool(np.count_nonzero(pair_rows >= 0)),
+                     steady=self._steady(crowded, c))
 
     def _steady(self, crowded: bool, c: Candidates) -> bool:
         """Whether the units just chosen would be chosen again, as they were, in rounds with
