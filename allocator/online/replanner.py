@@ -15,7 +15,7 @@ decides anything itself.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -34,11 +34,15 @@ class Round:
     pools: np.ndarray       # the pool each unit runs on
     partners: np.ndarray    # the job sharing the unit's devices, or -1
     pair_rows: np.ndarray   # the pair's row in the re-planner, or -1
-    shared: bool            # some unit is two jobs sharing devices (some pair row >= 0)
     # the same units would be chosen on the same pools in the next rounds, until a job comes
     # or goes or the allocation is recomputed: every unit that wanted devices got them (so
     # neither priorities nor, for a policy that shuffles them, the pools' order mattered)
     steady: bool = False
+    # some unit is two jobs sharing devices: derived from pair_rows, once (read every round)
+    shared: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "shared", bool(np.count_nonzero(self.pair_rows >= 0)))
 
     @property
     def empty(self) -> bool:
@@ -255,9 +259,7 @@ class Replanner:
             ranked = keep[ranked]
         pick, on, crowded = fill(c, c.unit[ranked], wants, bounds, order, self.jobs.counts,
                                  self.jobs.size)
-        pair_rows = c.pair_row[pick]
-        return Round(c.first[pick], on, c.second[pick], pair_rows,
-                     not c.simple and bool(np.count_nonzero(pair_rows >= 0)),
+        return Round(c.first[pick], on, c.second[pick], c.pair_row[pick],
                      steady=self._steady(crowded, c))
 
     def _steady(self, crowded: bool, c: Candidates) -> bool:

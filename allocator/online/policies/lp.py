@@ -33,21 +33,20 @@ def solve_model(model: LinearModel, what: str):
 
 
 @functools.lru_cache(maxsize=512)
-def _layout(k: int, t: int) -> tuple[np.ndarray, ...]:
-    """The index arrays of the device and time rows of k jobs on t pools (x row-major):
-    device rows' starts and columns (each pool's column of x), time rows' starts, and every
-    x column. Read-only: the same LP shapes come back round after round."""
-    arrays = (np.arange(t + 1) * k, (np.arange(k) * t + np.arange(t)[:, None]).ravel(),
-              np.arange(k + 1) * t, np.arange(k * t))
+def _device_rows(k: int, t: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row starts and columns of one row per pool over its x columns (x row-major, k jobs on
+    t pools). Read-only: the same LP shapes come back round after round."""
+    arrays = (np.arange(t + 1) * k, (np.arange(k) * t + np.arange(t)[:, None]).ravel())
     for a in arrays:
         a.flags.writeable = False
     return arrays
 
 
 @functools.lru_cache(maxsize=512)
-def _per_job_layout(k: int, t: int, extra: int) -> tuple[np.ndarray, np.ndarray]:
+def _job_rows(k: int, t: int, extra: int) -> tuple[np.ndarray, np.ndarray]:
     """Row starts and columns of one row per job over its x columns, then column ``extra``
-    where that is ≥ 0. Read-only, as :func:`_layout`."""
+    where that is ≥ 0 (the time rows, and a policy's per-job rows). Read-only, as
+    :func:`_device_rows`."""
     cols = (np.arange(k) * t)[:, None] + np.arange(t)
     if extra >= 0:
         cols = np.column_stack([cols, np.full(k, extra)])
@@ -72,12 +71,11 @@ class AllocationLP:
         self.col_hi = np.full(self.n, np.inf)
         self.col_hi[:self.nx] = np.where(view.rate > 0, room[:, None], 0.0).ravel()
         self.rows = RowBuilder(self.n)
-        device_ptr, by_pool, time_ptr, columns = _layout(k, t)
         gangs = np.empty((t, k))
         gangs[:] = view.gang                  # pool p's row: every job's gang
-        self.rows.add_csr(device_ptr, by_pool, gangs.ravel(), -np.inf, view.counts,
+        self.rows.add_csr(*_device_rows(k, t), gangs.ravel(), -np.inf, view.counts,
                           lambda: [f"devices[{p}]" for p in range(t)])
-        self.rows.add_csr(time_ptr, columns, np.ones(self.nx), -np.inf, room,
+        self.rows.add_csr(*_job_rows(k, t, -1), np.ones(self.nx), -np.inf, room,
                           lambda: [f"time[{j}]" for j in range(k)])
 
     def per_job(self, coef: np.ndarray, lo, hi, extra_col: int | None = None,
@@ -85,8 +83,8 @@ class AllocationLP:
         """Rows ``lo <= sum_t coef[k, t] x[k, t] (+ extra_coef[k] * extra column) <= hi``, one
         per job."""
         width = self.t + (extra_col is not None)
-        indptr, cols = _per_job_layout(self.k, self.t, -1 if extra_col is None else
-                                       self.nx + extra_col)
+        indptr, cols = _job_rows(self.k, self.t, -1 if extra_col is None else
+                                 self.nx + extra_col)
         vals = np.empty((self.k, width))
         vals[:, :self.t] = coef
         if extra_col is not None:
