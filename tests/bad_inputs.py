@@ -58,6 +58,8 @@ time:
   etl: {cpu: 600s}
 cost:
   etl: {cpu: 0.2}
+sharing:
+  - {tasks: [llama, etl], pool: h100, throughput: [300 TFLOP/s, 100 TFLOP/s]}
 """
 
 # A problem the executor can run (a tiny built-in workload), for `run` and `profile`.
@@ -293,6 +295,38 @@ for table, good_row in (("throughput", "  llama: {h100: 450 TFLOP/s}"),
             f"{table}.{task}.{pool}")
     problem(f"{table}-row-not-mapping", _replace(good_row, f"  {task}: 5"), f"{table}.{task}")
     problem(f"{table}-not-mapping", _replace(f"{table}:\n{good_row}", f"{table}: [1, 2]"), table)
+SHARED = "  - {tasks: [llama, etl], pool: h100, throughput: [300 TFLOP/s, 100 TFLOP/s]}"
+for id, new, expect in [
+        ("not-list", "  - 5", ("sharing[0]", "mapping")),
+        ("unknown-key", SHARED.replace("pool:", "pools:"), ("sharing[0].pools", "'pool'")),
+        ("missing-pool", SHARED.replace("pool: h100, ", ""), ("'pool'", "sharing entry 0")),
+        ("one-task", SHARED.replace("[llama, etl]", "[llama]"), ("sharing[0].tasks", "two")),
+        ("same-task", SHARED.replace("[llama, etl]", "[llama, llama]"),
+         ("sharing[0].tasks", "repeats")),
+        ("unknown-task", SHARED.replace("etl]", "etll]"),
+         ("sharing[0].tasks[1]", "'etll'", "did you mean 'etl'")),
+        ("unknown-pool", SHARED.replace("pool: h100", "pool: h10"),
+         ("sharing[0].pool", "did you mean 'h100'")),
+        ("one-rate", SHARED.replace("[300 TFLOP/s, 100 TFLOP/s]", "[300 TFLOP/s]"),
+         ("sharing[0].throughput", "two throughputs")),
+        ("rate-zero", SHARED.replace("100 TFLOP/s]", "0]"), ("sharing[0].throughput[1]",)),
+        ("rate-wrong-unit", SHARED.replace("300 TFLOP/s", "300 GiB"),
+         ("sharing[0].throughput[0]", "unit")),
+        ("twice", SHARED + "\n" + SHARED.replace("[llama, etl]", "[etl, llama]"),
+         ("sharing[1]", "already given (sharing[0])")),
+        ("gangs-differ", SHARED + "\n  - {tasks: [etl, big], pool: h100, throughput: [1, 1]}",
+         ("sharing[1].tasks", "'big' (2)", "as many devices"))]:
+    text = _replace(SHARED, new)
+    if id == "gangs-differ":
+        text = _replace("tasks:\n", "tasks:\n  - {name: big, compute: 1e15, memory: 1GiB, "
+                        "devices: 2}\n", text)
+    problem(f"sharing-{id}", text, *expect)
+add("simulate-sharing-pool-not-allowed", ["simulate", "{file}", "--space-sharing", "--policy",
+                                          "gandiva"],
+    {"p.yaml": _replace(SHARED, SHARED.replace("pool: h100", "pool: cpu"))}, 2,
+    ("p.yaml", "sharing[0].pool", "'llama' may not run on pool 'cpu'"))
+problem("sharing-empty", _replace(f"sharing:\n{SHARED}", "sharing: []"), "sharing",
+        "non-empty list")
 problem("cost-null", _replace("  etl: {cpu: 0.2}", "  etl: {cpu: null}"), "cost.etl.cpu")
 problem("time-wrong-unit", _replace("  etl: {cpu: 600s}", "  etl: {cpu: 600 GiB}"),
         "time.etl.cpu", "unit")
@@ -613,6 +647,25 @@ add("run--task-timeout-negative", ["run", "{file}", "--task-timeout", "-1", "--q
     {"p.yaml": RUNNABLE}, 2, ("--task-timeout",))
 add("run--logs-is-a-file", ["run", "{file}", "--logs", "{file}", "--quiet"],
     {"p.yaml": RUNNABLE}, 2, ("--logs",))
+ONLINE = """\
+name: online
+pools:
+  - {name: cpu, kind: cpu, count: 1, memory: 8GiB, throughput: 1, torch_device: cpu}
+tasks:
+  - {name: a, compute: 1, command: [sleep, '1']}
+  - {name: b, compute: 1, release: 1s, command: [sleep, '1']}
+"""
+for command in (["simulate", "{file}", "--round", "1s"], ["run", "{file}", "--round", "1s"]):
+    add(f"{command[0]}--space-sharing-without-pairs", [*command, "--policy", "gandiva",
+                                                     "--space-sharing"],
+        {"p.yaml": ONLINE}, 2, ("p.yaml", "no 'sharing' list"))
+    add(f"{command[0]}--space-sharing-policy", [*command, "--policy", "las", "--space-sharing"],
+        {"p.yaml": ONLINE}, 2, ("'las' does not share devices",))
+add("simulate--pairs-with-a-problem-file", ["simulate", "{file}", "--space-sharing", "--pairs",
+                                            "{file}"],
+    {"p.yaml": ONLINE}, 2, ("--pairs is for a Gavel job list",))
+add("run--space-sharing-without-policy", ["run", "{file}", "--space-sharing"],
+    {"p.yaml": ONLINE}, 2, ("--space-sharing is for online runs",))
 add("report-missing-file", ["report", "{dir}/nope.jsonl"], {}, 2, ("nope.jsonl",))
 add("report-not-a-report", ["report", "{file}"], {"p.yaml": "[1, 2]\n"}, 2, ("p.yaml",))
 add("schema-extra-argument", ["schema", "more"], {}, 2, ("more",))

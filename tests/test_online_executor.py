@@ -31,12 +31,15 @@ WORKER = ("import os, signal, sys, time\n"
           "    os.replace(path + '.partial', path)\n")      # a kill never leaves it half written
 
 
-def problem(folder, pools: dict[str, int], jobs: list[dict], rates: dict | None = None):
-    """Pools of CPU devices and jobs of WORKER; ``rates`` per device (default 1)."""
+def problem(folder, pools: dict[str, int], jobs: list[dict], rates: dict | None = None,
+            sharing: list | None = None):
+    """Pools of CPU devices and jobs of WORKER; ``rates`` per device (default 1), or a job's
+    ``works_at`` (the rate its process works at, e.g. the one it has when sharing)."""
     rates = rates or {}
     tasks = []
     for j in jobs:
-        mine = rates.get(j["name"], {})
+        mine = rates.get(j["name"], {p: j["works_at"] for p in pools} if "works_at" in j
+                         else {})
         spec = ",".join(f"{p}={mine.get(p, 1.0) * j.get('devices', 1)}" for p in pools)
         progress = str(folder / f"{j['name']}.progress")
         tasks.append({"name": j["name"], "compute": j["work"], "release": j.get("release", 0),
@@ -47,19 +50,23 @@ def problem(folder, pools: dict[str, int], jobs: list[dict], rates: dict | None 
                       "torch_device": "cpu"} for p, c in pools.items()]}
     if rates:
         doc["throughput"] = rates
+    if sharing:
+        doc["sharing"] = sharing
     return load(doc, check=False)
 
 
-def simulated_decisions(p, policy, round_s):
+def simulated_decisions(p, policy, round_s, sharing=False):
     names = [t.name for t in p.tasks]
     pools = [q.name for q in p.pools]
-    order = JobSet.from_problem(p).order
+    jobs = JobSet.from_problem(p, sharing=sharing)
     rounds = []
 
     def record(now, plan):
-        units = [(names[order[j]], pools[t]) for j, t in zip(plan.jobs, plan.pools)]
+        units = [(names[jobs.order[j]], pools[t]) for j, t in zip(plan.jobs, plan.pools)]
+        units += [(names[jobs.order[j]], pools[t]) for j, t in zip(plan.partners, plan.pools)
+                  if j >= 0]
         rounds.append(units)
-    result = simulate(p, policy, round_s=round_s, on_round=record)
+    result = simulate(jobs, policy, round_s=round_s, on_round=record)
     return rounds, result
 
 
@@ -78,14 +85,32 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
+PAIRS = [{"tasks": list(two), "pool": "cpu", "throughput": [0.8, 0.8]}
+         for two in (("a", "b"), ("a", "c"), ("b", "c"))]
+SHARED = {
+    # one device, two jobs sharing it at 0.8 each: b ends at 0.5 s, a at 0.875 s
+    "a pair": ({"cpu": 1}, [{"name": "a", "work": 0.7, "works_at": 0.8},
+                            {"name": "b", "work": 0.4, "works_at": 0.8}], PAIRS[:1]),
+    # c arrives during the first round and joins a, which keeps its process, on its device
+    # (b ends at 0.5 s, c at 1.5 s, a at 1.875 s)
+    "a new partner": ({"cpu": 1}, [{"name": "a", "work": 1.5, "works_at": 0.8},
+                                   {"name": "b", "work": 0.4, "works_at": 0.8},
+                                   {"name": "c", "work": 0.4, "release": 0.2,
+                                    "works_at": 0.8}], PAIRS),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES) + sorted(SHARED))
 def test_executor_and_simulator_take_the_same_decisions(case, tmp_path):
-    pools, jobs, rates, policy = CASES[case]
-    expected, simulated = simulated_decisions(problem(tmp_path / "sim", pools, jobs, rates),
-                                              policy, 1.0)
-    p = problem(tmp_path, pools, jobs, rates)
+    if case in SHARED:
+        (pools, jobs, sharing), rates, policy = SHARED[case], None, "max_min_fairness"
+    else:
+        (pools, jobs, rates, policy), sharing = CASES[case], None
+    expected, simulated = simulated_decisions(
+        problem(tmp_path / "sim", pools, jobs, rates, sharing), policy, 1.0, bool(sharing))
+    p = problem(tmp_path, pools, jobs, rates, sharing)
     report = execute_online(p, policy, round_s=1.0, journal=tmp_path / "j.jsonl",
-                            logs=tmp_path / "logs")
+                            logs=tmp_path / "logs", space_sharing=bool(sharing))
     assert [sorted(r) for r in report.rounds] == [sorted(r) for r in expected]
     assert report.failed == {}
     # the real finish times follow the simulated ones, give or take a process start
@@ -197,4 +222,20 @@ def test_resume_refuses_another_run_and_needs_a_journal(tmp_path):
     # a finished run resumed has nothing left to do
     report = execute_online(p, "fifo", round_s=1, journal=tmp_path / "j.jsonl", resume=True,
                             logs=tmp_path / "l")
+    assert report.rounds == [] and np.isfinite(report.finish).all()
+
+
+def test_resume_keeps_space_sharing_as_it_was(tmp_path):
+    pools, jobs, sharing = SHARED["a pair"]
+    p = problem(tmp_path, pools, jobs, None, sharing)
+    journal = tmp_path / "j.jsonl"
+    execute_online(p, "gandiva", round_s=1, journal=journal, logs=tmp_path / "l",
+                   space_sharing=True)
+    assert Journal.read(journal)[0]["space_sharing"] is True
+    with pytest.raises(ProblemError, match="another online run .*space sharing"):
+        execute_online(p, "gandiva", round_s=1, journal=journal, resume=True)
+    with pytest.raises(ProblemError, match="'las' does not share devices"):
+        execute_online(p, "las", round_s=1, space_sharing=True)
+    report = execute_online(p, "gandiva", round_s=1, journal=journal, resume=True,
+                            logs=tmp_path / "l", space_sharing=True)
     assert report.rounds == [] and np.isfinite(report.finish).all()

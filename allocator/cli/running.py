@@ -128,6 +128,9 @@ def run(
                                          "runs where (as `allocator simulate`; see "
                                          "docs/online.md)."),
     round_: str = typer.Option("360s", "--round", help="Online: the round length."),
+    space_sharing: bool = typer.Option(False, "--space-sharing", help="Online: let two jobs "
+                                       "run together on the same devices, as the problem's "
+                                       "'sharing' list allows (gandiva, max_min_fairness)."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
 ) -> None:
     """Run a plan on this machine's devices (cpu, cuda:N) and report what happened.
@@ -140,10 +143,12 @@ def run(
     """
     if policy is not None:
         _run_online(file, policy, round_, journal=journal, resume=resume, logs=logs,
-                    out_file=out_file, max_retries=max_retries,
+                    out_file=out_file, max_retries=max_retries, space_sharing=space_sharing,
                     others={"--plan": plan_file, "--node": node, "--gantt": gantt,
                             "--time-limit": time_limit})
         return
+    if space_sharing:
+        _fail("--space-sharing is for online runs (with --policy)")
     _run_plan(file, plan_file, journal=journal, resume=resume, max_retries=max_retries,
               task_timeout=task_timeout, logs=logs, time_limit=time_limit, out_file=out_file,
               gantt=gantt, node=node, quiet=quiet)
@@ -183,20 +188,24 @@ def _run_plan(file: Path, plan_file: Optional[Path], *, journal, resume, max_ret
 
 
 def _run_online(file: Path, policy: str, round_: str, *, journal, resume, logs, out_file,
-                max_retries, others: dict) -> None:
+                max_retries, space_sharing: bool, others: dict) -> None:
     """``run --policy``: jobs arriving over time, the re-planner deciding each round."""
     import json
 
     from ..executor.online_run import execute_online
     from ..io.problem_files import load
+    from ..online.policies import SHARING
+    from .simulating import shared_jobs
     given = [name for name, value in others.items() if value]
     if given:
         _fail(f"{given[0]} does not go with --policy (an online run plans as it goes)")
     if resume and journal is None:
         _fail("--resume needs --journal (the journal of the run to continue)")
     problem = load(file, check=False)
+    if space_sharing and policy in SHARING:
+        shared_jobs(problem, file)                  # refused naming the file: no pairs
     report = execute_online(problem, policy, round_s=_duration(round_), journal=journal,
-                            resume=resume, logs=logs,
+                            resume=resume, logs=logs, space_sharing=space_sharing,
                             max_retries=2 if max_retries is None else max_retries)
     done = [f for f in report.finish if f == f]
     out.print(f"{len(done)} of {len(report.names)} jobs finished in {len(report.rounds)} rounds"

@@ -49,9 +49,11 @@ def simulate(
                                        help="Seconds a job loses each time it is started or "
                                        "moved (default 0, as Gavel)."),
     space_sharing: bool = typer.Option(False, "--space-sharing", help="Let two jobs share "
-                                       "the same devices at their pair rates: gandiva pairs "
-                                       "jobs when over-subscribed, max_min_fairness becomes "
-                                       "Gavel's max_min_fairness_packed."),
+                                       "the same devices at their pair rates (a job list's "
+                                       "from --pairs, a problem file's from its 'sharing' "
+                                       "list): gandiva pairs jobs when over-subscribed, "
+                                       "max_min_fairness becomes Gavel's "
+                                       "max_min_fairness_packed."),
     pairs: Optional[Path] = typer.Option(None, metavar="JSON", help="Gavel's "
                                          "simulation_throughputs.json, for --space-sharing "
                                          "(default: that file in the job list's folder or the "
@@ -109,17 +111,19 @@ def _jobs(problem, file: Path, policy: str, space_sharing: bool, pairs: Optional
     from ..io.gavel import pair_rates
     from ..online import JobSet
     from ..online.policies import SHARING
-    jobs = JobSet.from_problem(problem)
     if not space_sharing:
         if pairs is not None:
             _fail("--pairs is for --space-sharing")
-        return jobs
+        return JobSet.from_problem(problem)
     if policy not in SHARING:
         _fail(f"policy {policy!r} does not share devices; --space-sharing works with "
               f"{', '.join(SHARING)}")
     if file.suffix.lower() != ".csv":
-        _fail("--space-sharing needs a Gavel job list (.csv): its job types give the pair "
-              "rates")
+        if pairs is not None:
+            _fail("--pairs is for a Gavel job list (.csv); a problem file gives its pairs in "
+                  "its 'sharing' list")
+        return shared_jobs(problem, file)
+    jobs = JobSet.from_problem(problem)
     if pairs is None:
         found = [d / PAIRS_FILE for d in (file.parent, file.parent.parent)
                  if (d / PAIRS_FILE).is_file()]
@@ -129,6 +133,17 @@ def _jobs(problem, file: Path, policy: str, space_sharing: bool, pairs: Optional
         pairs = found[0]
     kind, rates = pair_rates(pairs, file, jobs.names, jobs.gang, jobs.pools)
     return replace(jobs, kind=kind, pair_rate=rates)
+
+
+def shared_jobs(problem, file: Path):
+    """The jobs of a problem file with the pair rates of its ``sharing`` list; an error names
+    the file."""
+    from ..errors import ProblemError
+    from ..online import JobSet
+    try:
+        return JobSet.from_problem(problem, sharing=True)
+    except ProblemError as error:
+        raise error.located(None, str(file)) from None
 
 
 def _problem(file: Path, cluster: Optional[str]):

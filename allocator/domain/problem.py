@@ -113,6 +113,17 @@ class NodeRequests(NamedTuple):
 
 
 @dataclass(frozen=True)
+class SharedPair:
+    """Two tasks that may share the same devices of ``pool`` (space sharing, for the online
+    runs): while they do, each runs at its own throughput per device, ``throughput[0]`` the
+    first task's. Both hold the same number of devices."""
+
+    tasks: tuple[str, str]
+    pool: str
+    throughput: tuple[float, float]
+
+
+@dataclass(frozen=True)
 class Problem:
     """A validated allocation problem.
 
@@ -135,6 +146,7 @@ class Problem:
     time: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
     cost: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     sense: str = "min"                             # cost objective: min | max
+    sharing: tuple[SharedPair, ...] = ()           # space sharing (online runs only)
 
     def restricted(self, name: str, tasks: tuple[Task, ...], pools: tuple[Pool, ...],
                    origin: Mapping[str, str], horizon: float | None) -> "Problem":
@@ -149,7 +161,8 @@ class Problem:
             out = {t: {q: row[origin[q]] for q in usable[t] if origin[q] in row}
                    for t, row in source.items() if t in usable}
             return {t: row for t, row in out.items() if row}
-        return replace(self, name=name, pools=pools, tasks=tasks, horizon=horizon,
+        # space sharing is for online runs, which plan the whole problem: not carried over
+        return replace(self, name=name, pools=pools, tasks=tasks, horizon=horizon, sharing=(),
                        throughput=table(self.throughput), time=table(self.time),
                        cost=table(self.cost))
 

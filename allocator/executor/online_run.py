@@ -13,7 +13,9 @@ times, and then given up. Every decision and every start, stop and end is journa
 takes effect, so a run stopped or killed continues from its journal (``resume``): the jobs it
 finished stay done, the others start again.
 
-Each unit's process sees its devices: ``CUDA_VISIBLE_DEVICES`` (its GPUs' indices, empty on a
+With space sharing, two jobs of a unit run at once on the same devices, each in its own
+process; a job that shared devices in the last round keeps its process when it stays on them.
+Each process sees its devices: ``CUDA_VISIBLE_DEVICES`` (its GPUs' indices, empty on a
 CPU pool), ``ALLOCATOR_DEVICE_NAME`` (the devices' names, comma-separated), ``ALLOCATOR_TASK``.
 """
 
@@ -71,8 +73,9 @@ class OnlineReport:
 class OnlineRun:
     def __init__(self, problem: Problem, policy: str, *, round_s: float, reset_every: float,
                  journal: Journal, logs: Logs, max_retries: int, grace: float, seed: int,
-                 cuda_devices: int | None):
-        self.problem, self.jobs = problem, JobSet.from_problem(problem)
+                 cuda_devices: int | None, space_sharing: bool = False):
+        self.problem = problem
+        self.jobs = JobSet.from_problem(problem, sharing=space_sharing)
         missing = [t.name for t in problem.tasks if t.job is None and t.workload is None]
         if missing:
             raise ProblemError(f"task {missing[0]!r} has no command, callable or workload to run")
@@ -87,7 +90,6 @@ class OnlineRun:
         self.state.now = 0.0
         self.round_s, self.journal, self.logs = round_s, journal, logs
         self.max_retries, self.grace = max_retries, grace
-        self.free = [set(range(p.count)) for p in problem.pools]
         self.live: dict[int, Attempt] = {}
         self.tries = np.zeros(self.jobs.size, dtype=np.int64)
         self.report = OnlineReport(self.jobs.names, self.jobs.arrival.copy(),
@@ -150,13 +152,40 @@ class OnlineRun:
         wanted = dict(zip(members.tolist(), on.tolist()))
         for j in [j for j, a in self.live.items() if wanted.get(j) != a.pool]:
             self._stop(j, "preempted")
-        for j, t in wanted.items():
-            if j not in self.live:
-                self._start(j, t)
+        units = [[j] + ([p] if p >= 0 else []) for j, p in zip(plan.jobs.tolist(),
+                                                              plan.partners.tolist())]
+        for unit, t, devices in zip(units, plan.pools.tolist(), self._places(units, plan.pools)):
+            for j in unit:
+                if j not in self.live:
+                    self._start(j, t, devices)
         while self.clock() - start < self.round_s and \
                 any(self.live[j].outcome is None for j in members.tolist()):
             time.sleep(TICK)
         self._account(plan, members, start)
+
+    def _places(self, units: list[list[int]], pools: np.ndarray) -> list[tuple[int, ...]]:
+        """The devices of each unit (one job, or two sharing): those a member already runs
+        on, if no unit before it has claimed them, else free ones. A member running on other
+        devices than its unit's is stopped (to start again on the unit's): two jobs that
+        shared devices in the last round and not in this one, or two that meet on one pool."""
+        claimed: dict[int, set[int]] = {}
+        places: list[tuple[int, ...] | None] = []
+        for unit, t in zip(units, pools.tolist()):
+            taken = claimed.setdefault(t, set())
+            held = [self.live[j].devices for j in unit if j in self.live]
+            devices = next((d for d in held if not taken & set(d)), None)
+            for j in unit:
+                if j in self.live and self.live[j].devices != devices:
+                    self._stop(j, "moved")
+            if devices is not None:
+                taken |= set(devices)
+            places.append(devices)
+        for k, (unit, t) in enumerate(zip(units, pools.tolist())):
+            if places[k] is None:             # new units take devices no unit has claimed
+                free = sorted(set(range(self.problem.pools[t].count)) - claimed[t])
+                places[k] = tuple(free[:int(self.jobs.gang[unit[0]])])
+                claimed[t] |= set(places[k])
+        return places
 
     def _account(self, plan: Round, members: np.ndarray, start: float) -> None:
         now = self.clock()
@@ -183,11 +212,8 @@ class OnlineRun:
         return attempt.outcome.end - self.wall0
 
     # -- processes -------------------------------------------------------------------------
-    def _start(self, job: int, pool: int) -> None:
+    def _start(self, job: int, pool: int, devices: tuple[int, ...]) -> None:
         task = self.problem.tasks[int(self.jobs.order[job])]
-        gang = int(self.jobs.gang[job])
-        devices = tuple(sorted(self.free[pool])[:gang])
-        self.free[pool] -= set(devices)
         self.tries[job] += 1
         names = [self.problem.pools[pool].device_names()[d] for d in devices]
         torch = [self.torch[pool][d] for d in devices]
@@ -239,24 +265,29 @@ class OnlineRun:
     def _release(self, job: int) -> None:
         attempt = self.live.pop(job)
         attempt.runner.close()
-        self.free[attempt.pool] |= set(attempt.devices)
         self.report.attempts[self.jobs.names[job]] = int(self.tries[job])
 
 
 def execute_online(problem: Problem, policy: str = "max_min_fairness", *, round_s: float = 360.0,
                    reset_every: float = 1920.0, journal: str | Path | None = None,
                    resume: bool = False, logs: str | Path | None = None, max_retries: int = 2,
-                   grace: float = GRACE_SECONDS, seed: int = 0,
-                   cuda_devices: int | None = None) -> OnlineReport:
+                   grace: float = GRACE_SECONDS, seed: int = 0, cuda_devices: int | None = None,
+                   space_sharing: bool = False) -> OnlineReport:
     """Run the problem's tasks as jobs arriving at their release times (seconds from the
     run's start), ``policy`` deciding each round what runs where; see the module's notes.
+    ``space_sharing``: two jobs may run together on the same devices, as the problem's
+    ``sharing`` list allows (for the policies that pair jobs: gandiva, max_min_fairness).
     With ``resume``, continue the run in ``journal`` (stopped or killed): its clock goes on
     from the first start, the jobs it finished stay done, the others start again."""
     if resume and journal is None:
         raise ProblemError("resuming an online run needs its journal")
+    if space_sharing and policy not in policies.SHARING:
+        raise ProblemError(f"policy {policy!r} does not share devices; space sharing works "
+                           f"with {', '.join(policies.SHARING)}")
     folder = Path(logs) if logs is not None else Path(tempfile.mkdtemp(prefix="allocator-"))
     with JournalLock(journal):
-        before = _previous(journal, policy, round_s, problem) if resume else None
+        before = _previous(journal, policy, round_s, problem, space_sharing) if resume \
+            else None
         if not resume and journal is not None and Path(journal).exists() \
                 and Path(journal).stat().st_size:
             raise ProblemError(f"the journal {journal} already holds a run; resume it, or "
@@ -266,10 +297,12 @@ def execute_online(problem: Problem, policy: str = "max_min_fairness", *, round_
         try:
             run = OnlineRun(problem, policy, round_s=round_s, reset_every=reset_every,
                             journal=book, logs=Logs(folder), max_retries=max_retries,
-                            grace=grace, seed=seed, cuda_devices=cuda_devices)
+                            grace=grace, seed=seed, cuda_devices=cuda_devices,
+                            space_sharing=space_sharing)
             if before is None:
                 book.write({"event": "online_start", "policy": policy, "round_s": round_s,
-                            "tasks": list(run.jobs.names), "wall0": run.wall0})
+                            "space_sharing": space_sharing, "tasks": list(run.jobs.names),
+                            "wall0": run.wall0})
             else:
                 run.carry_on(before)
                 book.write({"event": "online_resume", "t": run.clock()})
@@ -281,7 +314,8 @@ def execute_online(problem: Problem, policy: str = "max_min_fairness", *, round_
             book.close()
 
 
-def _previous(journal: str | Path, policy: str, round_s: float, problem: Problem) -> dict:
+def _previous(journal: str | Path, policy: str, round_s: float, problem: Problem,
+              space_sharing: bool) -> dict:
     """What the journal's run did: its start (wall clock), the jobs it finished (and when),
     the attempts each job has had and the jobs it gave up."""
     events = Journal.read(journal, repair=True)
@@ -289,12 +323,14 @@ def _previous(journal: str | Path, policy: str, round_s: float, problem: Problem
     names = [t.name for t in problem.tasks]
     if start is None:
         raise ProblemError(f"the journal {journal} holds no online run to resume")
+    shared = start.get("space_sharing", False)
     if start["policy"] != policy or start["round_s"] != round_s \
-            or sorted(start["tasks"]) != sorted(names):
+            or sorted(start["tasks"]) != sorted(names) or shared != space_sharing:
         raise ProblemError(f"the journal {journal} is of another online run (policy "
                            f"{start['policy']}, rounds of {start['round_s']:g} s, "
-                           f"{len(start['tasks'])} tasks); resume it with the same problem, "
-                           "policy and round")
+                           f"{len(start['tasks'])} tasks"
+                           f"{', space sharing' if shared else ''}); resume it with the same "
+                           "problem, policy, round and space sharing")
     done, tries, failed = {}, {}, {}
     for e in events:
         if e.get("event") == "start":

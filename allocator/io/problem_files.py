@@ -18,6 +18,7 @@ from ..errors import ProblemError
 from ..domain.jobs import read_job
 from ..domain.problem import TORCH_DEVICE, KINDS, Pool, Problem, Task
 from .cluster_fields import read_nodes, read_requests
+from .sharing_fields import check_sharing, read_sharing
 from .problem_writer import dump, to_dict
 from .schema import MAX_DEVICES, POOL_FIELDS, PROBLEM_FIELDS, TASK_FIELDS, Field
 from ..domain.units import MAXIMUM, as_float, check_maximum, parse_quantity
@@ -110,6 +111,8 @@ def _timed(problem: Problem) -> np.ndarray:
 
 class _Reader:
     """Walks a document, checks each field against the schema and builds the domain objects."""
+
+    did_you_mean = staticmethod(_did_you_mean)
 
     def __init__(self, base: Path | None = None):
         self.base = base                 # the folder a task's relative cwd is relative to
@@ -224,8 +227,10 @@ class _Reader:
             tasks=tasks,
             **{key: self.table(doc.get(key), key, pool_names, [t.name for t in tasks])
                for key in ("throughput", "time", "cost")},
+            sharing=read_sharing(self, doc.get("sharing"), [t.name for t in tasks], pool_names),
         )
         _check_processing_times(problem)
+        check_sharing(problem)
         return problem
 
     def pools(self, doc: Mapping) -> tuple[Pool, ...]:

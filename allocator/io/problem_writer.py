@@ -10,6 +10,7 @@ import yaml
 
 from ..domain.problem import Problem
 from .cluster_fields import node_to_dict, requests_to_dict
+from .sharing_fields import sharing_to_dict
 
 
 def to_dict(problem: Problem) -> dict[str, Any]:
@@ -60,6 +61,8 @@ def to_dict(problem: Problem) -> dict[str, Any]:
         table = getattr(problem, key)
         if table:
             doc[key] = {t: dict(row) for t, row in table.items()}
+    if problem.sharing:
+        doc["sharing"] = sharing_to_dict(problem)
     return doc
 
 

@@ -48,6 +48,9 @@ PROBLEM_FIELDS: dict[str, Field] = {
     "time": Field("table", "Per-task, per-pool processing times, overriding compute / "
                   "throughput: `{task: {pool: 3h or null}}`; `null` forbids the pair. A task "
                   "with a time for every pool it may use needs no `compute`.", dimension="time"),
+    "sharing": Field("sharing", "Space sharing, for `allocator simulate` and `allocator run "
+                     "--policy` with `--space-sharing`: pairs of tasks that may run together "
+                     "on the same devices, and each one's throughput while they do."),
     "cost": Field("table", "Per-task, per-pool price of running the task on one device of the "
                   "pool, overriding `cost_per_hour` x hours: `{task: {pool: 12.5}}`.",
                   dimension="number"),
@@ -83,6 +86,15 @@ NODE_FIELDS: dict[str, Field] = {
     "gpu_memory": Field("quantity", "Memory per GPU.", dimension="bytes"),
     "resources": Field("number_map", "More resources per node, by name (e.g. `{rdma: 1}`)."),
     "cost_per_hour": Field("number", "Price of one node-hour (≥ 0)."),
+}
+
+SHARING_FIELDS: dict[str, Field] = {
+    "tasks": Field("str_list", "The two tasks, by name; they hold the same number of devices.",
+                   required=True),
+    "pool": Field("str", "The pool whose devices they share.", required=True),
+    "throughput": Field("quantity_pair", "Each one's throughput per device while they share, "
+                        "in the order of `tasks` (e.g. `[35, 20]`, in the unit of their "
+                        "`throughput` entries).", required=True, dimension="flop_rate"),
 }
 
 TASK_FIELDS: dict[str, Field] = {
@@ -189,6 +201,12 @@ def _json(field: Field) -> dict:
     if field.type == "nodes":
         return {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/node"},
                 "description": field.doc}
+    if field.type == "sharing":
+        return {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/shared_pair"},
+                "description": field.doc}
+    if field.type == "quantity_pair":
+        return {"type": "array", "items": {"type": ["number", "string"]}, "minItems": 2,
+                "maxItems": 2, "description": field.doc}
     if field.type == "tasks":
         return {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/task"},
                 "description": field.doc}
@@ -211,6 +229,6 @@ def json_schema() -> dict:
               "title": "allocator problem"}
     schema.update(_object(PROBLEM_FIELDS))
     schema["$defs"] = {"pool": _object(POOL_FIELDS), "node": _object(NODE_FIELDS),
-                       "task": _object(TASK_FIELDS)}
+                       "task": _object(TASK_FIELDS), "shared_pair": _object(SHARING_FIELDS)}
     schema["oneOf"] = [{"required": ["pools"]}, {"required": ["nodes"]}]
     return schema

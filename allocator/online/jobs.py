@@ -50,9 +50,10 @@ class JobSet:
         return self.work / self.rate.max(axis=1)
 
     @classmethod
-    def from_problem(cls, problem: Problem) -> "JobSet":
+    def from_problem(cls, problem: Problem, sharing: bool = False) -> "JobSet":
         """The problem's tasks as jobs; a task without work, or that can run nowhere, is
-        refused naming it."""
+        refused naming it. ``sharing``: with the pair rates of the problem's ``sharing`` list
+        (space sharing), which must have one."""
         if problem.on_nodes:
             raise ProblemError("allocator simulate plans pools of devices ('pools:'); a "
                                "cluster of nodes ('nodes:') is not simulated yet")
@@ -74,7 +75,42 @@ class JobSet:
             raise ProblemError(f"task {t.name!r} can run on no pool: {why}")
         release = np.array([t.release for t in tasks], dtype=float)
         order = np.argsort(release, kind="stable")
+        kind = pair_rate = None
+        if sharing:
+            if not problem.sharing:
+                raise ProblemError("space sharing needs the throughputs of tasks sharing "
+                                   "devices: the problem has no 'sharing' list")
+            kind, pair_rate = _pair_table(problem, order)
         return cls(names=tuple(tasks[int(i)].name for i in order), arrival=release[order],
                    work=np.array([float(t.compute) for t in tasks])[order], gang=gang[order],
                    rate=rate[order], weight=np.array([t.weight for t in tasks])[order],
-                   pools=tuple(p.name for p in problem.pools), counts=counts, order=order)
+                   pools=tuple(p.name for p in problem.pools), counts=counts, order=order,
+                   kind=kind, pair_rate=pair_rate)
+
+
+def _pair_table(problem: Problem, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(each job's class, ``rates[pool, class, other class] = (its rate, the other's)``) for
+    the jobs of an online run (``order``: each job's task index): class 0 is every task named
+    in no pair, each task named in one has a class of its own; a rate is the whole gang's. A
+    pair with a task that may not run on its pool is refused naming it."""
+    job_of = np.empty(len(order), dtype=np.int64)
+    job_of[order] = np.arange(len(order))
+    named = sorted({job_of[problem.task_index[n]] for pair in problem.sharing
+                    for n in pair.tasks})
+    kind = np.zeros(len(order), dtype=np.int64)
+    kind[named] = np.arange(1, len(named) + 1)
+    rates = np.zeros((len(problem.pools), len(named) + 1, len(named) + 1, 2))
+    for k, pair in enumerate(problem.sharing):
+        i, j = (problem.task_index[n] for n in pair.tasks)
+        a, b, t = kind[job_of[i]], kind[job_of[j]], problem.pool_index[pair.pool]
+        for task in (i, j):
+            if not (problem.allowed[task, t] and problem.rate[task, t] > 0):
+                raise ProblemError(f"task {problem.tasks[task].name!r} may not run on pool "
+                                   f"{pair.pool!r}, so it cannot share its devices there",
+                                   f"sharing[{k}].pool")
+        gang = problem.tasks[i].devices
+        if gang > problem.pools[t].count:           # the pair cannot run there, nor either
+            continue
+        rates[t, a, b] = (gang * pair.throughput[0], gang * pair.throughput[1])
+        rates[t, b, a] = rates[t, a, b, ::-1]
+    return kind, rates
