@@ -8,6 +8,7 @@ import importlib.util
 import math
 import os
 import sys
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Callable, Iterable, Optional
@@ -45,6 +46,19 @@ TORCH_INSTALL = "pip install -e \".[torch]\" in a checkout, pip install \"alloca
 def _fail(message: str, code: int = 2) -> None:
     err.print(f"error: {message}", markup=False, highlight=False)
     raise typer.Exit(code)
+
+
+@contextmanager
+def _located_in(file: Path):
+    """An error about a field of the problem (one with a path, as ``sharing[0].pool``) found
+    after loading, by the simulator or the executor, names the file it is in."""
+    from ..errors import ProblemError
+    try:
+        yield
+    except ProblemError as error:
+        if error.path is None or error.source is not None:
+            raise
+        raise error.located(None, str(file)) from None
 
 
 def _note(message: str) -> None:

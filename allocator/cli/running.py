@@ -13,6 +13,7 @@ from .common import (
     _fail,
     _load_checked,
     _load_plan,
+    _located_in,
     _need_torch,
     _note,
     _one_of,
@@ -194,19 +195,16 @@ def _run_online(file: Path, policy: str, round_: str, *, journal, resume, logs, 
 
     from ..executor.online_run import execute_online
     from ..io.problem_files import load
-    from ..online.policies import SHARING
-    from .simulating import shared_jobs
     given = [name for name, value in others.items() if value]
     if given:
         _fail(f"{given[0]} does not go with --policy (an online run plans as it goes)")
     if resume and journal is None:
         _fail("--resume needs --journal (the journal of the run to continue)")
     problem = load(file, check=False)
-    if space_sharing and policy in SHARING:
-        shared_jobs(problem, file)                  # refused naming the file: no pairs
-    report = execute_online(problem, policy, round_s=_duration(round_), journal=journal,
-                            resume=resume, logs=logs, space_sharing=space_sharing,
-                            max_retries=2 if max_retries is None else max_retries)
+    with _located_in(file):
+        report = execute_online(problem, policy, round_s=_duration(round_), journal=journal,
+                                resume=resume, logs=logs, space_sharing=space_sharing,
+                                max_retries=2 if max_retries is None else max_retries)
     done = [f for f in report.finish if f == f]
     out.print(f"{len(done)} of {len(report.names)} jobs finished in {len(report.rounds)} rounds"
               + (f"; the last at {max(done):.1f} s" if done else ""))

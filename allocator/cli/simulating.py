@@ -9,8 +9,8 @@ from typing import Optional
 
 import typer
 
-from .common import (INPUT_FILE, _duration, _fail, _one_of, _policies, _writable, _write, app,
-                     err, out)
+from .common import (INPUT_FILE, _duration, _fail, _located_in, _one_of, _policies, _writable,
+                     _write, app, err, out)
 
 
 def _window(text: Optional[str]) -> Optional[range]:
@@ -110,19 +110,18 @@ def _jobs(problem, file: Path, policy: str, space_sharing: bool, pairs: Optional
 
     from ..io.gavel import pair_rates
     from ..online import JobSet
-    from ..online.policies import SHARING
+    from ..online.policies import require_sharing
     if not space_sharing:
         if pairs is not None:
             _fail("--pairs is for --space-sharing")
         return JobSet.from_problem(problem)
-    if policy not in SHARING:
-        _fail(f"policy {policy!r} does not share devices; --space-sharing works with "
-              f"{', '.join(SHARING)}")
+    require_sharing(policy)
     if file.suffix.lower() != ".csv":
         if pairs is not None:
             _fail("--pairs is for a Gavel job list (.csv); a problem file gives its pairs in "
                   "its 'sharing' list")
-        return shared_jobs(problem, file)
+        with _located_in(file):
+            return JobSet.from_problem(problem, sharing=True)
     jobs = JobSet.from_problem(problem)
     if pairs is None:
         found = [d / PAIRS_FILE for d in (file.parent, file.parent.parent)
@@ -133,17 +132,6 @@ def _jobs(problem, file: Path, policy: str, space_sharing: bool, pairs: Optional
         pairs = found[0]
     kind, rates = pair_rates(pairs, file, jobs.names, jobs.gang, jobs.pools)
     return replace(jobs, kind=kind, pair_rate=rates)
-
-
-def shared_jobs(problem, file: Path):
-    """The jobs of a problem file with the pair rates of its ``sharing`` list; an error names
-    the file."""
-    from ..errors import ProblemError
-    from ..online import JobSet
-    try:
-        return JobSet.from_problem(problem, sharing=True)
-    except ProblemError as error:
-        raise error.located(None, str(file)) from None
 
 
 def _problem(file: Path, cluster: Optional[str]):

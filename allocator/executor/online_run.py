@@ -281,9 +281,8 @@ def execute_online(problem: Problem, policy: str = "max_min_fairness", *, round_
     from the first start, the jobs it finished stay done, the others start again."""
     if resume and journal is None:
         raise ProblemError("resuming an online run needs its journal")
-    if space_sharing and policy not in policies.SHARING:
-        raise ProblemError(f"policy {policy!r} does not share devices; space sharing works "
-                           f"with {', '.join(policies.SHARING)}")
+    if space_sharing:
+        policies.require_sharing(policy)
     folder = Path(logs) if logs is not None else Path(tempfile.mkdtemp(prefix="allocator-"))
     with JournalLock(journal):
         before = _previous(journal, policy, round_s, problem, space_sharing) if resume \

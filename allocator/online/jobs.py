@@ -79,7 +79,7 @@ class JobSet:
         if sharing:
             if not problem.sharing:
                 raise ProblemError("space sharing needs the throughputs of tasks sharing "
-                                   "devices: the problem has no 'sharing' list")
+                                   "devices: the problem has no 'sharing' list", "sharing")
             kind, pair_rate = _pair_table(problem, order)
         return cls(names=tuple(tasks[int(i)].name for i in order), arrival=release[order],
                    work=np.array([float(t.compute) for t in tasks])[order], gang=gang[order],

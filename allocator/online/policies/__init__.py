@@ -21,4 +21,11 @@ def make(name: str, seed: int = 0) -> Policy:
     return import_module(f"{__name__}.{name}").make(seed)
 
 
-__all__ = ["NAMES", "SHARING", "Policy", "View", "make"]
+def require_sharing(name: str) -> None:
+    """Refuse space sharing for a policy that never pairs jobs."""
+    if name not in SHARING:
+        raise ProblemError(f"policy {name!r} does not share devices; space sharing works "
+                           f"with {', '.join(SHARING)}")
+
+
+__all__ = ["NAMES", "SHARING", "Policy", "View", "make", "require_sharing"]
