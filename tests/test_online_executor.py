@@ -88,14 +88,15 @@ CASES = {
 PAIRS = [{"tasks": list(two), "pool": "cpu", "throughput": [0.8, 0.8]}
          for two in (("a", "b"), ("a", "c"), ("b", "c"))]
 SHARED = {
-    # one device, two jobs sharing it at 0.8 each: b ends at 0.5 s, a at 0.875 s
-    "a pair": ({"cpu": 1}, [{"name": "a", "work": 0.7, "works_at": 0.8},
-                            {"name": "b", "work": 0.4, "works_at": 0.8}], PAIRS[:1]),
+    # one device, two jobs sharing it at 0.8 each: b ends at 0.25 s, a at 0.5 s (each well
+    # inside its round, so that a slow process start cannot push it into the next)
+    "a pair": ({"cpu": 1}, [{"name": "a", "work": 0.4, "works_at": 0.8},
+                            {"name": "b", "work": 0.2, "works_at": 0.8}], PAIRS[:1]),
     # c arrives during the first round and joins a, which keeps its process, on its device
-    # (b ends at 0.5 s, c at 1.5 s, a at 1.875 s)
-    "a new partner": ({"cpu": 1}, [{"name": "a", "work": 1.5, "works_at": 0.8},
+    # (b ends at 0.5 s; a has 0.4 left at 1 s and ends at 1.5 s, c at 1.375 s)
+    "a new partner": ({"cpu": 1}, [{"name": "a", "work": 1.2, "works_at": 0.8},
                                    {"name": "b", "work": 0.4, "works_at": 0.8},
-                                   {"name": "c", "work": 0.4, "release": 0.2,
+                                   {"name": "c", "work": 0.3, "release": 0.2,
                                     "works_at": 0.8}], PAIRS),
 }
 
