@@ -4,6 +4,7 @@ out of a round is stopped and started again."""
 
 from __future__ import annotations
 
+import json
 import sys
 
 import numpy as np
@@ -204,7 +205,10 @@ def test_a_killed_online_run_resumes_from_its_journal(tmp_path):
     resumed = subprocess.run(args + ["--resume", "--out", str(tmp_path / "r.json")],
                              capture_output=True, text=True, timeout=60)
     assert resumed.returncode == 0, resumed.stderr
+    assert "rounds of the journal replayed" in resumed.stdout
+    assert "decides otherwise" not in resumed.stdout
     events = Journal.read(journal)
+    assert [e["diverged"] for e in events if e["event"] == "online_resume"] == [False]
     starts = [e["task"] for e in events if e["event"] == "start"]
     assert starts.count("quick") == 1 and starts.count("slow") == 2    # quick is not rerun
     assert float((tmp_path / "slow.progress").read_text()) >= 3.0      # slow went on from it
@@ -218,6 +222,13 @@ def test_resume_refuses_another_run_and_needs_a_journal(tmp_path):
     execute_online(p, "fifo", round_s=1, journal=tmp_path / "j.jsonl", logs=tmp_path / "l")
     with pytest.raises(ProblemError, match="another online run"):
         execute_online(p, "las", round_s=1, journal=tmp_path / "j.jsonl", resume=True)
+    with pytest.raises(ProblemError, match=r"another online run \(policy fifo, rounds of 1 s, "
+                       r"1 tasks\); resume it with the same problem, policy, round, reset "
+                       r"interval, seed"):
+        execute_online(p, "fifo", round_s=1, journal=tmp_path / "j.jsonl", resume=True, seed=1)
+    with pytest.raises(ProblemError, match="another online run"):
+        execute_online(p, "fifo", round_s=1, journal=tmp_path / "j.jsonl", resume=True,
+                       reset_every=60)
     with pytest.raises(ProblemError, match="needs its journal"):
         execute_online(p, "fifo", round_s=1, resume=True)
     # a finished run resumed has nothing left to do
@@ -240,3 +251,84 @@ def test_resume_keeps_space_sharing_as_it_was(tmp_path):
     report = execute_online(p, "gandiva", round_s=1, journal=journal, resume=True,
                             logs=tmp_path / "l", space_sharing=True)
     assert report.rounds == [] and np.isfinite(report.finish).all()
+
+
+def finished_run(monkeypatch, p, policy, **options):
+    """Run ``p`` to its end; the run itself (its re-planner and state)."""
+    from allocator.executor.online_run import OnlineRun
+    runs, go = [], OnlineRun.go
+
+    def keep(self):
+        runs.append(self)
+        return go(self)
+    monkeypatch.setattr(OnlineRun, "go", keep)
+    execute_online(p, policy, **options)
+    monkeypatch.setattr(OnlineRun, "go", go)
+    return runs[0]
+
+
+def fresh_run(p, policy, folder, **options):
+    from allocator.executor.logs import Logs
+    from allocator.executor.online_run import OnlineRun
+    return OnlineRun(p, policy, round_s=options.get("round_s", 1.0), reset_every=1920.0,
+                     journal=Journal(None), logs=Logs(folder), max_retries=2, grace=1.0,
+                     seed=0, cuda_devices=None,
+                     space_sharing=options.get("space_sharing", False))
+
+
+LAS_TURNS = ({"cpu": 1}, [{"name": "a", "work": 1.2}, {"name": "b", "work": 1.2},
+                          {"name": "c", "work": 0.3, "release": 0.7}], None, "las")
+
+
+@pytest.mark.parametrize("case", sorted(CASES) + sorted(SHARED) + ["las"])
+def test_a_journal_replayed_rebuilds_the_replanner_exactly(case, tmp_path, monkeypatch):
+    from allocator.executor.online_resume import replay
+    if case in SHARED:
+        (pools, jobs, sharing), rates, policy = SHARED[case], None, "max_min_fairness"
+    else:
+        (pools, jobs, rates, policy), sharing = (LAS_TURNS if case == "las" else CASES[case]), None
+    p = problem(tmp_path, pools, jobs, rates, sharing)
+    options = {"round_s": 0.5 if case == "las" else 1.0, "space_sharing": bool(sharing)}
+    run = finished_run(monkeypatch, p, policy, journal=tmp_path / "j.jsonl",
+                       logs=tmp_path / "logs", **options)
+    again = fresh_run(p, policy, tmp_path / "l2", **options)
+    history = replay(again, Journal.read(tmp_path / "j.jsonl"))
+    assert history.rounds == len(run.report.rounds) and not history.diverged
+    assert set(history.done) == {j["name"] for j in jobs}
+    for a, b in ((run.planner, again.planner), (run.planner.single, again.planner.single),
+                 (run.planner.pair, again.planner.pair), (run.state, again.state)):
+        for name, value in vars(a).items():
+            if name == "now":                 # the clock, read whenever the run looked
+                continue
+            if isinstance(value, np.ndarray):
+                np.testing.assert_array_equal(value, vars(b)[name], err_msg=name)
+            elif isinstance(value, (int, float, bool, dict)):
+                assert value == vars(b)[name], name
+    assert run.planner.pool_order.getstate() == again.planner.pool_order.getstate()
+    if case == "las":
+        assert run.state.preemptions.sum() > 0        # the turns were replayed
+
+
+def test_a_resumed_run_goes_on_where_the_replanner_was(tmp_path, monkeypatch):
+    """Two jobs take turns on one device under las; a run killed after the first round
+    resumes with the other job (it has had less time), not with the first again."""
+    jobs = [{"name": "a", "work": 1.2}, {"name": "b", "work": 1.2}]
+    p = problem(tmp_path / "first", {"cpu": 1}, jobs)
+    journal = tmp_path / "j.jsonl"
+    first = execute_online(p, "las", round_s=0.5, journal=journal, logs=tmp_path / "l")
+    ran, other = first.rounds[0][0][0], {"a", "b"} - {first.rounds[0][0][0]}
+    events = Journal.read(journal)
+    cut = next(k for k, e in enumerate(events) if e["event"] == "round_end")
+    for older in (False, True):          # as killed there; the same, journaled without "now"
+        kept = [{k: v for k, v in e.items() if not (older and k == "now")}
+                for e in events[:cut + 1]]
+        folder = tmp_path / f"resumed-{older}"
+        folder.mkdir()
+        (folder / "j.jsonl").write_text("".join(json.dumps(e) + "\n" for e in kept))
+        q = problem(folder, {"cpu": 1}, jobs)
+        report = execute_online(q, "las", round_s=0.5, journal=folder / "j.jsonl",
+                                resume=True, logs=folder / "l")
+        assert np.isfinite(report.finish).all() and report.failed == {}
+        assert (report.replayed, report.diverged) == ((0, True) if older else (1, False))
+        # replayed, b's turn; from scratch (an older journal), a tie that a takes
+        assert report.rounds[0] == [(ran if older else other.pop(), "cpu")]

@@ -205,6 +205,10 @@ def _run_online(file: Path, policy: str, round_: str, *, journal, resume, logs, 
         report = execute_online(problem, policy, round_s=_duration(round_), journal=journal,
                                 resume=resume, logs=logs, space_sharing=space_sharing,
                                 max_retries=2 if max_retries is None else max_retries)
+    if resume:
+        out.print(f"resumed: {report.replayed} rounds of the journal replayed"
+                  + (" (then one the policy now decides otherwise: the re-planner goes on from"
+                     " the rounds before it)" if report.diverged else ""))
     done = [f for f in report.finish if f == f]
     out.print(f"{len(done)} of {len(report.names)} jobs finished in {len(report.rounds)} rounds"
               + (f"; the last at {max(done):.1f} s" if done else ""))

@@ -11,7 +11,8 @@ sooner when every process of it has ended. A job is done when its process exits 
 done so far is estimated from its rate. A job that fails is retried, up to ``max_retries``
 times, and then given up. Every decision and every start, stop and end is journaled before it
 takes effect, so a run stopped or killed continues from its journal (``resume``): the jobs it
-finished stay done, the others start again.
+finished stay done, the others start again, and the re-planner takes up where it was (the
+journal's rounds are replayed through it: see :mod:`allocator.executor.online_resume`).
 
 With space sharing, two jobs of a unit run at once on the same devices, each in its own
 process; a job that shared devices in the last round keeps its process when it stays on them.
@@ -38,6 +39,7 @@ from ..online.state import OnlineState
 from .devices import resolve_devices
 from .journal import Journal, JournalLock
 from .logs import Logs
+from .online_resume import History, previous, replay
 from .placement import Placement
 from .processes import GRACE_SECONDS, DeviceRunner, Order, Outcome
 
@@ -68,6 +70,10 @@ class OnlineReport:
     rounds: list[list[tuple[str, str]]] = field(default_factory=list)   # [(job, pool)]
     failed: dict[str, str] = field(default_factory=dict)
     attempts: dict[str, int] = field(default_factory=dict)
+    # a resumed run: how many of the journal's rounds it replayed, and whether it stopped
+    # replaying at one the re-planner would now decide otherwise (an older journal)
+    replayed: int = 0
+    diverged: bool = False
 
 
 class OnlineRun:
@@ -99,53 +105,102 @@ class OnlineRun:
     def clock(self) -> float:
         return time.monotonic() - self.t0
 
-    def carry_on(self, before: dict) -> None:
-        """Continue a run: its clock from its first start, its finished and given-up jobs
-        done, its attempts counted."""
-        self.wall0 = before["wall0"]
+    def carry_on(self, events: list[dict]) -> None:
+        """Continue the run of the journal's ``events``: its clock from its first start, the
+        re-planner where the journal leaves it, its finished and given-up jobs done, its
+        attempts counted."""
+        self.wall0 = events[0]["wall0"]
         self.t0 = time.monotonic() - (time.time() - self.wall0)
-        index = {n: j for j, n in enumerate(self.jobs.names)}
-        self.state.now = self.clock()
-        self.planner.arrived(self.state.admit())
-        over = [index[n] for n in [*before["done"], *before["failed"]]]
-        for name, t in before["done"].items():
-            self.state.finish[index[name]] = self.report.finish[index[name]] = t
-        self.report.failed.update(before["failed"])
-        for name, attempt in before["tries"].items():
-            self.tries[index[name]] = attempt
+        history = replay(self, events)
+        now = self.clock()
+        self.journal.write({"event": "online_resume", "t": now, "replayed": history.rounds,
+                            "diverged": history.diverged})
+        self.resume_at(now, history)
+        for name, attempt in history.tries.items():
+            self.tries[self.jobs.names.index(name)] = attempt
             self.report.attempts[name] = attempt
+        self.report.replayed, self.report.diverged = history.rounds, history.diverged
+
+    # -- the steps a journal replays -------------------------------------------------------
+    def admit_at(self, now: float) -> None:
+        """The clock reads ``now``: the jobs released by then join."""
+        self.state.now = now
+        self.planner.arrived(self.state.admit())
+
+    def plan_at(self, now: float) -> Round:
+        """The re-planner's decision at ``now``."""
+        self.admit_at(now)
+        return self.planner.plan(self.state)
+
+    def decided(self, plan: Round) -> list[list[str]]:
+        """The round's (job, pool) names: each unit's job, then the partners."""
+        names = self.jobs.names
+        pools = [p.name for p in self.problem.pools]
+        decided = [[names[j], pools[t]] for j, t in zip(plan.jobs.tolist(), plan.pools.tolist())]
+        decided += [[names[j], pools[t]] for j, t in zip(plan.partners.tolist(),
+                                                         plan.pools.tolist()) if j >= 0]
+        return decided
+
+    def apply(self, plan: Round, end: dict) -> None:
+        """A round's end (a journal's ``round_end``) in the run's state and the re-planner:
+        the jobs that failed (given up, or to start again), then each member's time held
+        (``seconds``, members as :meth:`decided` lists them) and whether it finished."""
+        index = {n: j for j, n in enumerate(self.jobs.names)}
+        for name in end["failed"]:
+            if name in end["given_up"]:
+                self.state.withdraw([index[name]])
+                self.planner.departed(np.array([index[name]]))
+            else:
+                self.state.running[index[name]] = False
+        self.state.now = end["start"]
+        held, finished = self.state.observe(plan.jobs, plan.pools, np.array(end["seconds"]),
+                                            np.array(end["ended"], dtype=bool),
+                                            partners=plan.partners)
+        self.planner.ran(plan, held)
+        self.planner.departed(finished)
+        self.report.finish[finished] = self.state.finish[finished]
+
+    def resume_at(self, now: float, history: History) -> None:
+        """The run starts again at ``now``: the jobs released by then admitted, those the
+        journal says finished or were given up leave, and nothing is running."""
+        self.admit_at(now)
+        index = {n: j for j, n in enumerate(self.jobs.names)}
+        for name, t in history.done.items():
+            self.state.finish[index[name]] = self.report.finish[index[name]] = t
+        self.report.failed.update(history.failed)
+        over = [index[n] for n in [*history.done, *history.failed]
+                if self.state.present[index[n]]]
         self.state.withdraw(over)
         self.state.remaining[over] = 0.0
         self.planner.departed(np.array(over, dtype=np.int64))
+        self.state.running[:] = False
 
     # -- the loop --------------------------------------------------------------------------
     def go(self) -> OnlineReport:
         state = self.state
         while True:
-            state.now = self.clock()
-            self.planner.arrived(state.admit())
+            now = self.clock()
+            self.admit_at(now)
             if not state.present.any() and state.next_arrival is None:
                 break
             plan = self.planner.plan(state)
-            if plan.empty:
-                self._stop_all()
-                state.running[:] = False
-                time.sleep(max(state.next_arrival - self.clock(), 0.0)
-                           if state.next_arrival is not None else TICK)
+            if not plan.empty:
+                self._round(plan, now)
                 continue
-            self._round(plan)
+            if state.next_arrival is None:
+                raise RuntimeError(f"policy {self.planner.policy.name!r} ran nothing with "
+                                   f"{int(state.present.sum())} jobs waiting and none to come")
+            self.journal.write({"event": "idle", "t": self.clock(), "now": now})
+            self._stop_all()
+            state.running[:] = False
+            time.sleep(max(state.next_arrival - self.clock(), 0.0))
         self.journal.write({"event": "online_end", "t": self.clock()})
         return self.report
 
-    def _round(self, plan: Round) -> None:
-        names = self.jobs.names
-        pools = [p.name for p in self.problem.pools]
-        decided = [(names[j], pools[t]) for j, t in zip(plan.jobs.tolist(), plan.pools.tolist())]
-        decided += [(names[j], pools[t]) for j, t in zip(plan.partners.tolist(),
-                                                         plan.pools.tolist()) if j >= 0]
-        self.report.rounds.append(decided)
-        self.journal.write({"event": "round", "t": self.clock(),
-                            "units": [list(d) for d in decided]})
+    def _round(self, plan: Round, now: float) -> None:
+        decided = self.decided(plan)
+        self.report.rounds.append([tuple(d) for d in decided])
+        self.journal.write({"event": "round", "t": self.clock(), "now": now, "units": decided})
         start = self.clock()
         members = np.concatenate([plan.jobs, plan.partners[plan.partners >= 0]])
         on = np.concatenate([plan.pools, plan.pools[plan.partners >= 0]])
@@ -188,25 +243,21 @@ class OnlineRun:
         return places
 
     def _account(self, plan: Round, members: np.ndarray, start: float) -> None:
+        """The round's end: each member's time and outcome journaled, then applied."""
         now = self.clock()
-        seconds, ended = [], []
+        end = {"event": "round_end", "t": now, "start": start, "seconds": [], "ended": [],
+               "failed": [], "given_up": []}
         for j in members.tolist():
             attempt = self.live[j]
             done = attempt.outcome is not None and attempt.outcome.status == "completed"
-            end = self._end_of(attempt) if attempt.outcome is not None else now
-            seconds.append(max(end - max(start, attempt.started), 0.0))
-            ended.append(done)
+            stop = self._end_of(attempt) if attempt.outcome is not None else now
+            end["seconds"].append(max(stop - max(start, attempt.started), 0.0))
+            end["ended"].append(done)
             if attempt.outcome is not None:
-                self._ended(j, attempt)
-        state = self.state
-        state.now = start
-        held, finished = state.observe(plan.jobs, plan.pools, np.array(seconds),
-                                       np.array(ended, dtype=bool), partners=plan.partners)
-        self.planner.ran(plan, held)
-        self.planner.departed(finished)
-        for j in finished.tolist():
-            self.report.finish[j] = state.finish[j]
-        state.now = self.clock()
+                self._ended(j, attempt, end)
+        self.journal.write(end)
+        self.apply(plan, end)
+        self.state.now = self.clock()
 
     def _end_of(self, attempt: Attempt) -> float:
         return attempt.outcome.end - self.wall0
@@ -246,21 +297,21 @@ class OnlineRun:
         for j in list(self.live):
             self._stop(j, "stopped")
 
-    def _ended(self, job: int, attempt: Attempt) -> None:
+    def _ended(self, job: int, attempt: Attempt, end: dict) -> None:
+        """A process ended: journaled; a failure noted in the round's ``end`` (given up
+        after ``max_retries``, else to start again)."""
         outcome = attempt.outcome
         name = self.jobs.names[job]
         self.journal.write({"event": "end", "t": self.clock(), "task": name,
                             "status": outcome.status, "error": outcome.error})
         self._release(job)
         if outcome.status == "failed":
+            end["failed"].append(name)
             if self.tries[job] > self.max_retries:
+                end["given_up"].append(name)
                 self.report.failed[name] = outcome.error or "failed"
                 self.journal.write({"event": "given_up", "t": self.clock(), "task": name,
                                     "error": self.report.failed[name]})
-                self.state.withdraw([job])
-                self.planner.departed(np.array([job]))
-            else:
-                self.state.running[job] = False
 
     def _release(self, job: int) -> None:
         attempt = self.live.pop(job)
@@ -278,14 +329,17 @@ def execute_online(problem: Problem, policy: str = "max_min_fairness", *, round_
     ``space_sharing``: two jobs may run together on the same devices, as the problem's
     ``sharing`` list allows (for the policies that pair jobs: gandiva, max_min_fairness).
     With ``resume``, continue the run in ``journal`` (stopped or killed): its clock goes on
-    from the first start, the jobs it finished stay done, the others start again."""
+    from the first start, the jobs it finished stay done, the others start again, and the
+    re-planner goes on from the journal's rounds (the time each job has had, its shares)."""
     if resume and journal is None:
         raise ProblemError("resuming an online run needs its journal")
     if space_sharing:
         policies.require_sharing(policy)
     folder = Path(logs) if logs is not None else Path(tempfile.mkdtemp(prefix="allocator-"))
+    settings = {"policy": policy, "round_s": round_s, "reset_every": reset_every,
+                "seed": seed, "space_sharing": space_sharing}
     with JournalLock(journal):
-        before = _previous(journal, policy, round_s, problem, space_sharing) if resume \
+        before = previous(journal, settings, [t.name for t in problem.tasks]) if resume \
             else None
         if not resume and journal is not None and Path(journal).exists() \
                 and Path(journal).stat().st_size:
@@ -299,43 +353,13 @@ def execute_online(problem: Problem, policy: str = "max_min_fairness", *, round_
                             grace=grace, seed=seed, cuda_devices=cuda_devices,
                             space_sharing=space_sharing)
             if before is None:
-                book.write({"event": "online_start", "policy": policy, "round_s": round_s,
-                            "space_sharing": space_sharing, "tasks": list(run.jobs.names),
-                            "wall0": run.wall0})
+                book.write({"event": "online_start", **settings,
+                            "tasks": list(run.jobs.names), "wall0": run.wall0})
             else:
                 run.carry_on(before)
-                book.write({"event": "online_resume", "t": run.clock()})
             try:
                 return run.go()
             finally:
                 run._stop_all()
         finally:
             book.close()
-
-
-def _previous(journal: str | Path, policy: str, round_s: float, problem: Problem,
-              space_sharing: bool) -> dict:
-    """What the journal's run did: its start (wall clock), the jobs it finished (and when),
-    the attempts each job has had and the jobs it gave up."""
-    events = Journal.read(journal, repair=True)
-    start = next((e for e in events if e.get("event") == "online_start"), None)
-    names = [t.name for t in problem.tasks]
-    if start is None:
-        raise ProblemError(f"the journal {journal} holds no online run to resume")
-    shared = start.get("space_sharing", False)
-    if start["policy"] != policy or start["round_s"] != round_s \
-            or sorted(start["tasks"]) != sorted(names) or shared != space_sharing:
-        raise ProblemError(f"the journal {journal} is of another online run (policy "
-                           f"{start['policy']}, rounds of {start['round_s']:g} s, "
-                           f"{len(start['tasks'])} tasks"
-                           f"{', space sharing' if shared else ''}); resume it with the same "
-                           "problem, policy, round and space sharing")
-    done, tries, failed = {}, {}, {}
-    for e in events:
-        if e.get("event") == "start":
-            tries[e["task"]] = e["attempt"]
-        elif e.get("event") == "end" and e["status"] == "completed":
-            done[e["task"]] = e["t"]
-        elif e.get("event") == "given_up":
-            failed[e["task"]] = e["error"]
-    return {"wall0": start["wall0"], "done": done, "tries": tries, "failed": failed}
