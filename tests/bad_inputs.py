@@ -268,8 +268,8 @@ problem("top-sense-unknown", _replace("name: good", "name: good\nsense: up"), "s
 problem("top-unknown-key", _replace("name: good", "name: good\nobjectve: cost"), "objectve",
         "did you mean 'objective'")
 problem("top-missing-name", _replace("name: good\n", ""), "'name'")
-problem("top-missing-pools", GOOD.split("pools:")[0] + "tasks: [{name: a, compute: 1, memory: 1}]\n",
-        "'pools'")
+problem("top-missing-pools",
+        GOOD.split("pools:")[0] + "tasks: [{name: a, compute: 1, memory: 1}]\n", "'pools'")
 problem("top-missing-tasks", GOOD.split("tasks:")[0], "'tasks'")
 problem("pools-not-list", GOOD.split("pools:")[0] + "pools: {a: 1}\ntasks: [{name: a}]\n", "pools")
 problem("pools-empty", GOOD.split("pools:")[0] + "pools: []\ntasks: [{name: a}]\n", "pools")
@@ -374,7 +374,8 @@ problem("yaml-list-document", "- a\n- b\n", "mapping")
 problem("yaml-bad-indentation", "name: x\n pools: 1\n  tasks: 2\n", "malformed YAML")
 problem("yaml-unterminated-string", 'name: "good\n', "malformed YAML")
 add("validate-directory", ["validate", "{dir}"], {}, 2, ("is a directory",))
-add("validate-missing-file", ["validate", "{dir}/nope.yaml"], {}, 2, ("nope.yaml", "does not exist"))
+add("validate-missing-file", ["validate", "{dir}/nope.yaml"], {}, 2,
+    ("nope.yaml", "does not exist"))
 
 # -- infeasible or incomplete for the objective: named culprits -------------------------------
 
@@ -668,6 +669,12 @@ add("run--space-sharing-without-policy", ["run", "{file}", "--space-sharing"],
     {"p.yaml": ONLINE}, 2, ("--space-sharing is for online runs",))
 add("report-missing-file", ["report", "{dir}/nope.jsonl"], {}, 2, ("nope.jsonl",))
 add("report-not-a-report", ["report", "{file}"], {"p.yaml": "[1, 2]\n"}, 2, ("p.yaml",))
+add("report-online-journal", ["report", "{dir}/j.jsonl"],
+    {"j.jsonl": '{"event": "online_start", "policy": "fifo", "round_s": 1.0, "tasks": ["a"], '
+                '"wall0": 0}\n'}, 2, ("j.jsonl", "is from an online run (run --policy)"))
+add("report-online-result", ["report", "{dir}/r.json"],
+    {"r.json": '{"policy": "fifo", "rounds": [], "jobs": []}'}, 2,
+    ("r.json", "is from an online run (run --policy)"))
 add("schema-extra-argument", ["schema", "more"], {}, 2, ("more",))
 add("version-extra-argument", ["version", "--short"], {}, 2, ("--short",))
 add("no-arguments", [], {}, 2, ("Usage", "Commands"), short=False)      # the help, as an error

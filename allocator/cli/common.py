@@ -40,7 +40,8 @@ Measure = Enum("Measure", {m: m for m in MEASURES}, type=str)
 
 INPUT_FILE = {"exists": True, "dir_okay": False, "readable": True}
 PROBLEM_FILE = {"metavar": "FILE", **INPUT_FILE}
-TORCH_INSTALL = "pip install -e \".[torch]\" in a checkout, pip install \"allocator[torch]\" otherwise"
+TORCH_INSTALL = ("pip install -e \".[torch]\" in a checkout, "
+                 "pip install \"allocator[torch]\" otherwise")
 
 
 def _fail(message: str, code: int = 2) -> None:

@@ -162,9 +162,14 @@ def load_report(path: str | Path, problem: Problem | None = None) -> ExecutionRe
         doc = json.loads(text)
     except json.JSONDecodeError:
         doc = None                               # several lines: a journal
-    if isinstance(doc, dict) and "tasks" in doc:
+    report = isinstance(doc, dict) and "event" not in doc     # else a journal (one line or more)
+    if report and "tasks" in doc:
         return ExecutionReport.from_dict(doc)
-    events = Journal.read(path)
+    events = [] if report else Journal.read(path)
+    if (report and "rounds" in doc) or (events and events[0].get("event") == "online_start"):
+        raise AllocatorError(f"{path} is from an online run (run --policy), and report reads "
+                             "planned runs only; an online run's --out file lists each job's "
+                             "arrival, finish and attempts, its journal each round's decisions")
     if not events or events[0].get("event") != "start":
         raise AllocatorError(f"{path}: not a run journal (its first event is not a start)")
     return report_from_events(events, problem)
