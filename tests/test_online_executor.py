@@ -5,6 +5,7 @@ out of a round is stopped and started again."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 
 import numpy as np
@@ -205,7 +206,7 @@ def test_a_killed_online_run_resumes_from_its_journal(tmp_path):
     resumed = subprocess.run(args + ["--resume", "--out", str(tmp_path / "r.json")],
                              capture_output=True, text=True, timeout=60)
     assert resumed.returncode == 0, resumed.stderr
-    assert "rounds of the journal replayed" in resumed.stdout
+    assert re.search(r"resumed: \d+ rounds? of the journal replayed", resumed.stdout)
     assert "decides otherwise" not in resumed.stdout
     events = Journal.read(journal)
     assert [e["diverged"] for e in events if e["event"] == "online_resume"] == [False]

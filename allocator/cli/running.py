@@ -206,7 +206,8 @@ def _run_online(file: Path, policy: str, round_: str, *, journal, resume, logs, 
                                 resume=resume, logs=logs, space_sharing=space_sharing,
                                 max_retries=2 if max_retries is None else max_retries)
     if resume:
-        out.print(f"resumed: {report.replayed} rounds of the journal replayed"
+        rounds = "round" if report.replayed == 1 else "rounds"
+        out.print(f"resumed: {report.replayed} {rounds} of the journal replayed"
                   + (" (then one the policy now decides otherwise: the re-planner goes on from"
                      " the rounds before it)" if report.diverged else ""))
     done = [f for f in report.finish if f == f]
