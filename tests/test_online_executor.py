@@ -74,11 +74,13 @@ def simulated_decisions(p, policy, round_s, sharing=False):
 
 CASES = {
     # two devices; c arrives during the first round and takes b's device in the second
+    # (every job ends at least 0.4 s inside its round, so that a slow process start on a
+    # loaded machine cannot push it into a round the simulator never plans)
     "fifo": ({"cpu": 2}, [{"name": "a", "work": 1.5}, {"name": "b", "work": 0.6},
-                          {"name": "c", "work": 0.8, "release": 0.2}], None, "fifo"),
+                          {"name": "c", "work": 0.5, "release": 0.2}], None, "fifo"),
     # a is twice as fast on "fast"; the shortest-first LP puts b there first, then a
     "min_jct": ({"fast": 1, "slow": 1},
-                [{"name": "a", "work": 2.4}, {"name": "b", "work": 0.6}],
+                [{"name": "a", "work": 2.0}, {"name": "b", "work": 0.6}],
                 {"a": {"fast": 2.0, "slow": 1.0}, "b": {"fast": 1.0, "slow": 0.5}}, "min_jct"),
     # a gang of two (0.6 s) and a single on three devices; t, arriving during the first
     # round, starts at its end on the gang's devices
@@ -117,7 +119,7 @@ def test_executor_and_simulator_take_the_same_decisions(case, tmp_path):
     assert [sorted(r) for r in report.rounds] == [sorted(r) for r in expected]
     assert report.failed == {}
     # the real finish times follow the simulated ones, give or take a process start
-    np.testing.assert_allclose(report.finish, simulated.finish, atol=0.35)
+    np.testing.assert_allclose(report.finish, simulated.finish, atol=0.5)
     events = Journal.read(tmp_path / "j.jsonl")
     journaled = [[tuple(u) for u in e["units"]] for e in events if e["event"] == "round"]
     assert journaled == report.rounds
