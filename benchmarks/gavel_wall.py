@@ -126,6 +126,13 @@ def main() -> None:
         print("needs ../shared/benchmarks/traces/gavel (or ALLOCATOR_BENCHMARKS) and --gavel "
               "DIR, a checkout of Gavel; nothing to compare with")
         return
+    needs = subprocess.run([args.python, "-c", "import cvxpy, ecos, numpy, scipy, psutil"],
+                           capture_output=True, text=True)
+    if needs.returncode != 0:
+        print(f"{args.python} cannot run Gavel's simulator "
+              f"({needs.stderr.strip().splitlines()[-1]}); give --python a Python with "
+              "cvxpy, ecos, numpy, scipy and psutil")
+        return
     results, _ = gavel_results(folder)
     lines = [f"Measured {date.today().isoformat()} on {machine()}, `python "
              f"benchmarks/gavel_wall.py --repeats {args.repeats}`: Gavel's simulator "
