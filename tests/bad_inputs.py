@@ -669,12 +669,12 @@ add("run--space-sharing-without-policy", ["run", "{file}", "--space-sharing"],
     {"p.yaml": ONLINE}, 2, ("--space-sharing is for online runs",))
 add("report-missing-file", ["report", "{dir}/nope.jsonl"], {}, 2, ("nope.jsonl",))
 add("report-not-a-report", ["report", "{file}"], {"p.yaml": "[1, 2]\n"}, 2, ("p.yaml",))
-add("report-online-journal", ["report", "{dir}/j.jsonl"],
+add("report-online-journal--gantt", ["report", "{dir}/j.jsonl", "--gantt", "{dir}/g.png"],
     {"j.jsonl": '{"event": "online_start", "policy": "fifo", "round_s": 1.0, "tasks": ["a"], '
-                '"wall0": 0}\n'}, 2, ("j.jsonl", "is from an online run (run --policy)"))
+                '"wall0": 0}\n'}, 2, ("--gantt is for planned runs", "j.jsonl"))
 add("report-online-result", ["report", "{dir}/r.json"],
     {"r.json": '{"policy": "fifo", "rounds": [], "jobs": []}'}, 2,
-    ("r.json", "is from an online run (run --policy)"))
+    ("r.json", "is an online run's result (run --policy --out)"))
 add("schema-extra-argument", ["schema", "more"], {}, 2, ("more",))
 add("version-extra-argument", ["version", "--short"], {}, 2, ("--short",))
 add("no-arguments", [], {}, 2, ("Usage", "Commands"), short=False)      # the help, as an error

@@ -177,6 +177,9 @@ def test_run_command_online(tmp_path):
     again = allocator_cli("run", str(path), "--policy", "fifo", "--journal",
                           str(tmp_path / "j.jsonl"))
     assert again.returncode == 2 and "already holds a run" in again.stderr
+    shown = allocator_cli("report", str(tmp_path / "j.jsonl"))
+    assert shown.returncode == 0, shown.stderr
+    assert "online run: fifo, rounds of 1 s" in shown.stdout and "2 done" in shown.stdout
 
 
 def test_a_killed_online_run_resumes_from_its_journal(tmp_path):
@@ -335,3 +338,27 @@ def test_a_resumed_run_goes_on_where_the_replanner_was(tmp_path, monkeypatch):
         assert (report.replayed, report.diverged) == ((0, True) if older else (1, False))
         # replayed, b's turn; from scratch (an older journal), a tie that a takes
         assert report.rounds[0] == [(ran if older else other.pop(), "cpu")]
+
+
+def test_an_online_journal_summed_up_by_hand():
+    from allocator.executor.online_results import online_summary
+    events = [{"event": "online_start", "policy": "las", "round_s": 2.0,
+               "tasks": ["a", "b", "c", "d", "e"], "wall0": 0},
+              {"event": "round", "t": 0.0, "now": 0.0, "units": [["a", "cpu"], ["b", "cpu"]]},
+              {"event": "start", "t": 0.0, "task": "a", "attempt": 1, "devices": ["cpu[0]"]},
+              {"event": "start", "t": 0.0, "task": "b", "attempt": 1, "devices": ["cpu[1]"]},
+              {"event": "round_end", "t": 2.0},
+              {"event": "round", "t": 2.0, "now": 2.0, "units": [["a", "cpu"], ["c", "cpu"]]},
+              {"event": "preempted", "t": 2.0, "task": "b"},
+              {"event": "start", "t": 2.0, "task": "c", "attempt": 1, "devices": ["cpu[1]"]},
+              {"event": "end", "t": 2.5, "task": "a", "status": "completed", "error": None},
+              {"event": "end", "t": 2.6, "task": "c", "status": "failed", "error": "exit 3"},
+              {"event": "given_up", "t": 2.6, "task": "c", "error": "exit 3"},
+              {"event": "online_resume", "t": 9.0},
+              {"event": "start", "t": 9.0, "task": "d", "attempt": 1, "devices": ["cpu[0]"]}]
+    s = online_summary(events)
+    assert (s.policy, s.round_s, s.rounds, s.resumes, s.ended) == ("las", 2.0, 2, 1, False)
+    got = {j.name: (j.status, j.attempts, j.stopped, j.finish, j.error) for j in s.jobs}
+    assert got == {"a": ("done", 1, 0, 2.5, None), "b": ("waiting", 1, 1, None, None),
+                   "c": ("failed", 1, 0, None, "exit 3"), "d": ("started", 1, 0, None, None),
+                   "e": ("waiting", 0, 0, None, None)}

@@ -230,7 +230,8 @@ def _run_online(file: Path, policy: str, round_: str, *, journal, resume, logs, 
 @app.command()
 def report(
     file: Path = typer.Argument(..., help="A run's report (`run --out`) or journal "
-                                "(`run --journal`).", **INPUT_FILE),
+                                "(`run --journal`), or an online run's journal "
+                                "(`run --policy --journal`).", **INPUT_FILE),
     problem_file: Optional[Path] = typer.Option(None, "--problem", help="The problem the run "
                                                 "ran: adds predictions and checks against "
                                                 "it.", **INPUT_FILE),
@@ -240,10 +241,22 @@ def report(
     """Show a saved run report or a journal: the table, checks and, with --gantt, the chart.
 
     Exit status 1 when the report fails its checks (negative durations, a makespan that
-    disagrees with the attempts, unknown devices, a task completed twice).
+    disagrees with the attempts, unknown devices, a task completed twice). An online run's
+    journal: each job's status, starts, stops and end; exit status 1 when a job was given up.
     """
+    from ..executor.online_results import read_online
     from ..executor.results import check_report, load_report
-    from ..ui.report import execution_table
+    from ..ui.report import execution_table, online_table
+    online = read_online(file)
+    if online is not None:
+        given = [name for name, value in (("--problem", problem_file), ("--gantt", gantt))
+                 if value is not None]
+        if given:
+            _fail(f"{given[0]} is for planned runs; {file} is an online run's journal")
+        out.print(online_table(online))
+        if any(j.status == "failed" for j in online.jobs):
+            raise typer.Exit(1)
+        return
     problem = _load_checked(problem_file, None) if problem_file is not None else None
     loaded = load_report(file, problem)
     out.print(execution_table(loaded))

@@ -166,10 +166,13 @@ def load_report(path: str | Path, problem: Problem | None = None) -> ExecutionRe
     if report and "tasks" in doc:
         return ExecutionReport.from_dict(doc)
     events = [] if report else Journal.read(path)
-    if (report and "rounds" in doc) or (events and events[0].get("event") == "online_start"):
-        raise AllocatorError(f"{path} is from an online run (run --policy), and report reads "
-                             "planned runs only; an online run's --out file lists each job's "
-                             "arrival, finish and attempts, its journal each round's decisions")
+    if report and "rounds" in doc:
+        raise AllocatorError(f"{path} is an online run's result (run --policy --out): it lists "
+                             "each job's arrival, finish and attempts; `allocator report` "
+                             "reads an online run's journal (--journal)")
+    if events and events[0].get("event") == "online_start":
+        raise AllocatorError(f"{path} is an online run's journal: read it with "
+                             "allocator.executor.online_results.read_online")
     if not events or events[0].get("event") != "start":
         raise AllocatorError(f"{path}: not a run journal (its first event is not a start)")
     return report_from_events(events, problem)

@@ -82,7 +82,8 @@ def plan_table(problem: Problem, plan: Plan) -> Table | None:
         return None
     if plan.amounts and _metric_of(plan) == "utilization_ratio":      # shares of the fleet
         t = Table(title="allocated shares")
-        for col in ("task", "compute need", "memory need", "share", "compute given", "memory given"):
+        for col in ("task", "compute need", "memory need", "share", "compute given",
+                    "memory given"):
             t.add_column(col, justify="left" if col == "task" else "right")
         for task in problem.tasks:
             a = plan.amounts[task.name]
@@ -198,6 +199,34 @@ def execution_table(report) -> Group:
         s.add_row("stopped", f"by {report.stopped}; the rest can be resumed")
     if report.logs:
         s.add_row("task output", report.logs)
+    return Group(t, s)
+
+
+def online_table(summary) -> Group:
+    """An online run's journal: per job, where it stands, its starts and stops, its end."""
+    t = Table(title=f"online run: {summary.policy}, rounds of {summary.round_s:g} s"
+              + (", space sharing" if summary.space_sharing else ""))
+    errors = any(j.error for j in summary.jobs)
+    for col in ("job", "status", "starts", "stopped", "finish s") + (("error",) if errors
+                                                                     else ()):
+        t.add_column(col, justify="left" if col in ("job", "status", "error") else "right",
+                     no_wrap=col != "error", min_width=30 if col == "error" else None)
+    for j in summary.jobs:
+        style = {"done": "green", "failed": "red"}.get(j.status, "yellow")
+        t.add_row(j.name, Text(j.status, style=style), str(j.attempts), str(j.stopped),
+                  "-" if j.finish is None else f"{j.finish:.2f}",
+                  *((Text(j.error or ""),) if errors else ()))
+    counts = {s: sum(j.status == s for j in summary.jobs)
+              for s in ("done", "failed", "started", "waiting")}
+    s = Table.grid(padding=(0, 2))
+    s.add_column(style="bold")
+    s.add_column()
+    s.add_row("jobs", ", ".join(f"{n} {s}" for s, n in counts.items() if n))
+    resumed = {0: "", 1: ", resumed once"}.get(summary.resumes,
+                                                 f", resumed {summary.resumes} times")
+    s.add_row("rounds", f"{summary.rounds}{resumed}")
+    if not summary.ended:
+        s.add_row("ended", "no: the run is running, or was stopped (--resume goes on)")
     return Group(t, s)
 
 
