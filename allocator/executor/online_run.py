@@ -82,6 +82,7 @@ class OnlineRun:
                  cuda_devices: int | None, space_sharing: bool = False):
         self.problem = problem
         self.jobs = JobSet.from_problem(problem, sharing=space_sharing)
+        self.job_of = {name: j for j, name in enumerate(self.jobs.names)}
         missing = [t.name for t in problem.tasks if t.job is None and t.workload is None]
         if missing:
             raise ProblemError(f"task {missing[0]!r} has no command, callable or workload to run")
@@ -117,7 +118,7 @@ class OnlineRun:
                             "diverged": history.diverged})
         self.resume_at(now, history)
         for name, attempt in history.tries.items():
-            self.tries[self.jobs.names.index(name)] = attempt
+            self.tries[self.job_of[name]] = attempt
             self.report.attempts[name] = attempt
         self.report.replayed, self.report.diverged = history.rounds, history.diverged
 
@@ -145,13 +146,13 @@ class OnlineRun:
         """A round's end (a journal's ``round_end``) in the run's state and the re-planner:
         the jobs that failed (given up, or to start again), then each member's time held
         (``seconds``, members as :meth:`decided` lists them) and whether it finished."""
-        index = {n: j for j, n in enumerate(self.jobs.names)}
         for name in end["failed"]:
+            j = self.job_of[name]
             if name in end["given_up"]:
-                self.state.withdraw([index[name]])
-                self.planner.departed(np.array([index[name]]))
+                self.state.withdraw([j])
+                self.planner.departed(np.array([j]))
             else:
-                self.state.running[index[name]] = False
+                self.state.running[j] = False
         self.state.now = end["start"]
         held, finished = self.state.observe(plan.jobs, plan.pools, np.array(end["seconds"]),
                                             np.array(end["ended"], dtype=bool),
@@ -164,12 +165,11 @@ class OnlineRun:
         """The run starts again at ``now``: the jobs released by then admitted, those the
         journal says finished or were given up leave, and nothing is running."""
         self.admit_at(now)
-        index = {n: j for j, n in enumerate(self.jobs.names)}
         for name, t in history.done.items():
-            self.state.finish[index[name]] = self.report.finish[index[name]] = t
+            self.state.finish[self.job_of[name]] = self.report.finish[self.job_of[name]] = t
         self.report.failed.update(history.failed)
-        over = [index[n] for n in [*history.done, *history.failed]
-                if self.state.present[index[n]]]
+        over = [self.job_of[n] for n in [*history.done, *history.failed]
+                if self.state.present[self.job_of[n]]]
         self.state.withdraw(over)
         self.state.remaining[over] = 0.0
         self.planner.departed(np.array(over, dtype=np.int64))
