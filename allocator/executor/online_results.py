@@ -5,12 +5,33 @@ for each job, where it stands, how many times it started and was stopped, and wh
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .journal import Journal
 
 DONE, FAILED, STARTED, WAITING = "done", "failed", "started", "waiting"
+
+
+@dataclass
+class History:
+    """What a journal says happened to the jobs, as far as it has been read (:meth:`note`
+    each event in turn); a resume also counts what it replayed."""
+
+    done: dict[str, float] = field(default_factory=dict)    # jobs finished: when
+    failed: dict[str, str] = field(default_factory=dict)    # jobs given up: why
+    tries: dict[str, int] = field(default_factory=dict)     # attempts started
+    rounds: int = 0                 # rounds replayed through the re-planner
+    diverged: bool = False          # the replay stopped at a round decided otherwise now
+
+    def note(self, e: dict) -> None:
+        kind = e.get("event")
+        if kind == "start":
+            self.tries[e["task"]] = e["attempt"]
+        elif kind == "end" and e["status"] == "completed":
+            self.done[e["task"]] = e["t"]
+        elif kind == "given_up":
+            self.failed[e["task"]] = e["error"]
 
 
 @dataclass(frozen=True)
@@ -40,25 +61,16 @@ def online_summary(events: list[dict]) -> OnlineSummary:
     """The summary of an online run's journal ``events`` (its first is ``online_start``)."""
     start = events[0]
     names = list(start["tasks"])
-    attempts = dict.fromkeys(names, 0)
-    stopped = dict.fromkeys(names, 0)
-    last: dict[str, str] = {}
-    finish: dict[str, float] = {}
-    errors: dict[str, str] = {}
+    history, stopped, last = History(), dict.fromkeys(names, 0), {}
     for e in events:
+        history.note(e)
         kind, task = e.get("event"), e.get("task")
-        if kind == "start":
-            attempts[task] = e["attempt"]
-        elif kind in ("preempted", "moved"):
+        if kind in ("preempted", "moved"):
             stopped[task] += 1
-        elif kind == "end" and e["status"] == "completed":
-            finish[task] = e["t"]
-        elif kind == "given_up":
-            errors[task] = e["error"]
         if task is not None:
             last[task] = kind
-    jobs = tuple(OnlineJob(name, _status(name, last, finish, errors), attempts[name],
-                           stopped[name], finish.get(name), errors.get(name))
+    jobs = tuple(OnlineJob(name, _status(name, last, history), history.tries.get(name, 0),
+                           stopped[name], history.done.get(name), history.failed.get(name))
                  for name in names)
     return OnlineSummary(
         policy=start["policy"], round_s=start["round_s"],
@@ -68,10 +80,10 @@ def online_summary(events: list[dict]) -> OnlineSummary:
         ended=events[-1].get("event") == "online_end", jobs=jobs)
 
 
-def _status(name: str, last: dict, finish: dict, errors: dict) -> str:
-    if name in finish:
+def _status(name: str, last: dict, history: History) -> str:
+    if name in history.done:
         return DONE
-    if name in errors:
+    if name in history.failed:
         return FAILED
     return STARTED if last.get(name) == "start" else WAITING
 

@@ -15,25 +15,14 @@ or were given up still leave, and the re-planner goes on from the rounds before.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ProblemError
 from .journal import Journal
+from .online_results import History
 
 # settings an older journal's online_start may lack, at the values its run had
 DEFAULTS = {"reset_every": 1920.0, "seed": 0, "space_sharing": False}
-
-
-@dataclass
-class History:
-    """What a journal says happened, as far as it has been read."""
-
-    done: dict[str, float] = field(default_factory=dict)    # jobs finished: when
-    failed: dict[str, str] = field(default_factory=dict)    # jobs given up: why
-    tries: dict[str, int] = field(default_factory=dict)     # attempts started
-    rounds: int = 0                 # rounds replayed through the re-planner
-    diverged: bool = False          # the replay stopped at a round decided otherwise now
 
 
 def previous(journal: str | Path, settings: dict, names: list[str]) -> list[dict]:
@@ -65,15 +54,10 @@ def replay(run, events: list[dict]) -> History:
     history, pending = History(), None
     for e in events:
         kind = e.get("event")
-        if kind == "start":
-            history.tries[e["task"]] = e["attempt"]
-        elif kind == "end" and e["status"] == "completed":
-            history.done[e["task"]] = e["t"]
-        elif kind == "given_up":
-            history.failed[e["task"]] = e["error"]
-        elif history.diverged:
+        history.note(e)
+        if history.diverged:
             continue
-        elif kind in ("round", "idle"):
+        if kind in ("round", "idle"):
             pending = None
             if "now" not in e:
                 history.diverged = True

@@ -39,7 +39,8 @@ from ..online.state import OnlineState
 from .devices import resolve_devices
 from .journal import Journal, JournalLock
 from .logs import Logs
-from .online_resume import History, previous, replay
+from .online_resume import previous, replay
+from .online_results import History
 from .placement import Placement
 from .processes import GRACE_SECONDS, DeviceRunner, Order, Outcome
 
