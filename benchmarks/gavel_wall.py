@@ -28,11 +28,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.doc_section import machine, write_section  # noqa: E402
-from benchmarks.online import (GAVEL_NAME, HOUR, GavelFifo, fastest_of,  # noqa: E402
-                               gavel_folder, gavel_results, jobs_of)
+from benchmarks.online import (GAVEL_NAME, HOUR, fastest_of, gavel_folder,  # noqa: E402
+                               gavel_results, jobs_of, simulation)
 
 CHILD = Path(__file__).resolve().parent / "gavel_simulate.py"
-REPLICA = "fifo (Gavel's code)"       # the same run as Gavel's fifo (see benchmarks/online.py)
+REPLICA = "fifo (Gavel's code)"    # the same run as Gavel's fifo (see benchmarks/online.py)
 STATIC = ["fifo", REPLICA, "gandiva", "las", "max_min_fairness", "min_makespan"]
 CONTINUOUS = ["fifo", REPLICA, "las", "gandiva", "max_min_fairness"]
 LISTS = {  # job list: (cluster, jobs per hour (0: static), measured ids, policies)
@@ -65,13 +65,9 @@ def gavel_once(python: str, gavel: Path, name: str, policy: str, timeout: float)
 
 def our_run(folder: Path, name: str, policy: str):
     """A function that runs our simulator on the list, as benchmarks/online.py does."""
-    from allocator.online import simulate
     cluster, rate, window, _ = LISTS[name]
     jobs = jobs_of(folder, name, cluster, sharing=policy == "gandiva")   # Gavel's packs
-    measure = range(*window) if rate else None
-    if policy == REPLICA:
-        return lambda: simulate(jobs, GavelFifo(jobs.pools), measure=measure)
-    return lambda: simulate(jobs, policy, measure=measure)
+    return simulation(jobs, policy, range(*window) if rate else None)
 
 
 def compare(args, folder: Path, name: str, results: dict) -> list[str]:

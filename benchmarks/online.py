@@ -193,9 +193,17 @@ class Row:
                 f"| {self.seconds:.2f} | {wall} | {speed} |")
 
 
+def simulation(jobs, policy: str, measure):
+    """A function that runs our simulator on ``jobs`` under a row's policy: one of ours,
+    with " + sharing" for max_min_fairness on pair rates, or the replica of Gavel's FIFO."""
+    from allocator.online import simulate
+    if policy == "fifo (Gavel's code)":
+        return lambda: simulate(jobs, GavelFifo(jobs.pools), measure=measure)
+    return lambda: simulate(jobs, policy.split(" + ")[0], measure=measure)
+
+
 def run_list(folder: Path, name, cluster, window, policies, results, published):
     """(the table's head, its rows, the runs by policy)."""
-    from allocator.online import simulate
     rows, runs = [], {}
     plain = jobs_of(folder, name, cluster, sharing=False)
     shared = jobs_of(folder, name, cluster, sharing=True)
@@ -203,12 +211,7 @@ def run_list(folder: Path, name, cluster, window, policies, results, published):
     rate = None if static else float(name.split("_rate")[1].split("_")[0])
     for policy in policies:
         jobs = shared if policy in ("gandiva", SHARED) else plain      # Gavel's gandiva packs
-
-        def run(jobs=jobs, policy=policy):
-            chosen = GavelFifo(jobs.pools) if policy == "fifo (Gavel's code)" else \
-                policy.split(" + ")[0]
-            return simulate(jobs, chosen, measure=None if static else range(*window))
-
+        run = simulation(jobs, policy, None if static else range(*window))
         result, seconds = fastest_of(run)
         runs[policy] = result
         s = result.summary()
