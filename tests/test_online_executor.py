@@ -74,33 +74,33 @@ def simulated_decisions(p, policy, round_s, sharing=False):
 
 CASES = {
     # two devices; c arrives during the first round and takes b's device in the second
-    # (every job ends at least 0.4 s inside its round, so that a slow process start on a
+    # (every job ends at least 0.7 s inside its round, so that a slow process start on a
     # loaded machine cannot push it into a round the simulator never plans)
-    "fifo": ({"cpu": 2}, [{"name": "a", "work": 1.5}, {"name": "b", "work": 0.6},
-                          {"name": "c", "work": 0.5, "release": 0.2}], None, "fifo"),
+    "fifo": ({"cpu": 2}, [{"name": "a", "work": 1.3}, {"name": "b", "work": 0.3},
+                          {"name": "c", "work": 0.3, "release": 0.2}], None, "fifo"),
     # a is twice as fast on "fast"; the shortest-first LP puts b there first, then a
     "min_jct": ({"fast": 1, "slow": 1},
-                [{"name": "a", "work": 2.0}, {"name": "b", "work": 0.6}],
+                [{"name": "a", "work": 1.6}, {"name": "b", "work": 0.3}],
                 {"a": {"fast": 2.0, "slow": 1.0}, "b": {"fast": 1.0, "slow": 0.5}}, "min_jct"),
-    # a gang of two (0.6 s) and a single on three devices; t, arriving during the first
+    # a gang of two (0.3 s) and a single on three devices; t, arriving during the first
     # round, starts at its end on the gang's devices
-    "gang": ({"cpu": 3}, [{"name": "g", "work": 1.2, "devices": 2}, {"name": "s", "work": 1.4},
-                          {"name": "t", "work": 0.4, "release": 0.1}], None, "optimal"),
+    "gang": ({"cpu": 3}, [{"name": "g", "work": 0.6, "devices": 2}, {"name": "s", "work": 1.3},
+                          {"name": "t", "work": 0.3, "release": 0.1}], None, "optimal"),
 }
 
 
 PAIRS = [{"tasks": list(two), "pool": "cpu", "throughput": [0.8, 0.8]}
          for two in (("a", "b"), ("a", "c"), ("b", "c"))]
 SHARED = {
-    # one device, two jobs sharing it at 0.8 each: b ends at 0.25 s, a at 0.5 s (each well
+    # one device, two jobs sharing it at 0.8 each: b ends at 0.125 s, a at 0.25 s (each well
     # inside its round, so that a slow process start cannot push it into the next)
-    "a pair": ({"cpu": 1}, [{"name": "a", "work": 0.4, "works_at": 0.8},
-                            {"name": "b", "work": 0.2, "works_at": 0.8}], PAIRS[:1]),
+    "a pair": ({"cpu": 1}, [{"name": "a", "work": 0.2, "works_at": 0.8},
+                            {"name": "b", "work": 0.1, "works_at": 0.8}], PAIRS[:1]),
     # c arrives during the first round and joins a, which keeps its process, on its device
-    # (b ends at 0.5 s; a has 0.4 left at 1 s and ends at 1.5 s, c at 1.375 s)
-    "a new partner": ({"cpu": 1}, [{"name": "a", "work": 1.2, "works_at": 0.8},
+    # (b ends at 0.5 s; a has 0.2 left at 1 s and ends at 1.25 s, c at 1.25 s too)
+    "a new partner": ({"cpu": 1}, [{"name": "a", "work": 1.0, "works_at": 0.8},
                                    {"name": "b", "work": 0.4, "works_at": 0.8},
-                                   {"name": "c", "work": 0.3, "release": 0.2,
+                                   {"name": "c", "work": 0.2, "release": 0.2,
                                     "works_at": 0.8}], PAIRS),
 }
 
